@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: install run test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing quotebot into $(VENV) (first time takes a few minutes)..." >&2
+	@$(PIP) install -c constraints.txt torch==2.13.0 >&2
+	@$(PIP) install -c constraints.txt -e '.[test]' >&2
+	@touch $(STAMP)
+
+run: install
+	@$(BIN)/quotebot run
+
+test: install
+	@$(BIN)/python -m pytest
+
+lint: install
+	@$(BIN)/ruff check src tests
+	@$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) index/v-* index/CURRENT

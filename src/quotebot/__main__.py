@@ -1,0 +1,3 @@
+from quotebot.cli import main
+
+main()

@@ -1,0 +1,218 @@
+"""The `quotebot` command: build the index, ask questions, chat, run the bot."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from quotebot import indexing, store
+from quotebot.answer import DEFAULT_K, Answer, Engine
+from quotebot.articles import SourceError
+from quotebot.settings import Settings
+from quotebot.terminal import render_answer
+
+app = typer.Typer(
+    help="Answer questions about news articles by quoting them, with their source.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+IndexDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--index-dir",
+        help="Index folder. Defaults to $QUOTEBOT_INDEX_DIR or ./index.",
+        show_default=False,
+    ),
+]
+
+
+class UserError(Exception):
+    """Something the user can fix; shown as one line, exit status 1."""
+
+
+def _index_dir(option: Path | None) -> Path:
+    return option if option is not None else Settings().index_dir
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[indexing.Progress]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _report_skipped(skipped: list[SourceError]) -> None:
+    for error in skipped:
+        err.print(f"[yellow]skipped[/] {error}")
+
+
+def build_index(index_dir: Path, sources: list[Path]) -> None:
+    """Build the index from sources, reporting what was indexed and skipped."""
+    with _progress("Embedding passages") as progress:
+        report = indexing.build(index_dir, sources, progress)
+    _report_skipped(report.skipped)
+    if report.version is None:
+        raise UserError(
+            "nothing was indexed: no readable articles in "
+            + ", ".join(str(s) for s in sources)
+            + " (.txt, .json and .jsonl files are read)"
+        )
+    err.print(
+        f"indexed {report.articles} articles ({report.passages} passages), "
+        f"skipped {len(report.skipped)}, into {index_dir}"
+    )
+
+
+@index_app.command("build")
+def index_build(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders of articles. Defaults to ./articles.", show_default=False
+        ),
+    ] = None,
+    index_dir: IndexDir = None,
+) -> None:
+    """Build the index from scratch from SOURCE files and folders."""
+    build_index(_index_dir(index_dir), sources or [Settings().articles_dir])
+
+
+@index_app.command("list")
+def index_list(index_dir: IndexDir = None) -> None:
+    """List the indexed articles: id, title, paragraph count."""
+    index = store.open_index(_index_dir(index_dir))
+    for article in index.articles():
+        typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
+
+
+@index_app.command("stats")
+def index_stats(index_dir: IndexDir = None) -> None:
+    """Show how the index was built and how big it is."""
+    folder = _index_dir(index_dir)
+    index = store.open_index(folder)
+    manifest = index.manifest
+    size = sum(f.stat().st_size for f in index.path.iterdir())
+    table = Table(show_header=False, box=None)
+    for key, value in [
+        ("index", str(index.path)),
+        ("articles", manifest.articles),
+        ("passages", manifest.passages),
+        ("model", manifest.model),
+        ("dimension", manifest.dimension),
+        ("format version", manifest.format_version),
+        ("created at", manifest.created_at),
+        ("size on disk", f"{size / 1e6:.1f} MB"),
+    ]:
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+def _print_answer(result: Answer, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        out.print(render_answer(result))
+
+
+def _questions_from_stdin() -> Iterator[str]:
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str, typer.Argument(help="The question, or - to read one per line from stdin.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Passages to list.")] = DEFAULT_K,
+    index_dir: IndexDir = None,
+) -> None:
+    """Answer QUESTION by quoting the articles, with the source."""
+    if question != "-" and not question.strip():
+        raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
+    engine = Engine(_index_dir(index_dir))
+    engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
+    questions = _questions_from_stdin() if question == "-" else iter([question])
+    for text in questions:
+        _print_answer(engine.answer(text, k), as_json)
+        sys.stdout.flush()
+
+
+@app.command()
+def chat(index_dir: IndexDir = None) -> None:
+    """Ask questions in the terminal: a prompt on a terminal, one answer per line of piped input."""
+    engine = Engine(_index_dir(index_dir))
+    engine.index  # noqa: B018
+    if not sys.stdin.isatty():
+        for text in _questions_from_stdin():
+            _print_answer(engine.answer(text), as_json=False)
+            out.print()
+        return
+    err.print("Ask about the articles. Ctrl-D to quit.")
+    while True:
+        try:
+            text = out.input("[bold]?[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if text:
+            _print_answer(engine.answer(text), as_json=False)
+            out.print()
+
+
+def _is_stale(index_dir: Path, articles_dir: Path) -> bool:
+    version = store.current_version(index_dir)
+    if version is None:
+        return True
+    newest = max((p.stat().st_mtime for p in articles_dir.rglob("*") if p.is_file()), default=0)
+    return newest > version.stat().st_mtime
+
+
+@app.command()
+def run(index_dir: IndexDir = None) -> None:
+    """Build the index from ./articles if needed, then run the bot (token set) or the chat."""
+    settings = Settings()
+    folder = _index_dir(index_dir)
+    if _is_stale(folder, settings.articles_dir):
+        build_index(folder, [settings.articles_dir])
+    chat(folder)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit status 1."""
+    try:
+        app()
+    except (UserError, store.StoreError, ValueError) as error:
+        err.print(f"[red]error:[/] {error}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

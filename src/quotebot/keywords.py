@@ -1,0 +1,46 @@
+"""The keyword (BM25) index over the same passages as FAISS, with bm25s."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stemmed word tokens without English stopwords."""
+    tokens: list[list[str]] = bm25s.tokenize(
+        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return tokens
+
+
+def build(texts: list[str], folder: Path) -> None:
+    """Index texts (row i = passage i) and save the index in folder."""
+    retriever = bm25s.BM25()
+    retriever.index(tokenize(texts), show_progress=False)
+    retriever.save(str(folder), show_progress=False)
+
+
+def load(folder: Path) -> bm25s.BM25:
+    """Load a saved keyword index, memory-mapped."""
+    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+
+
+def scores(retriever: bm25s.BM25, question: str) -> np.ndarray:
+    """The BM25 score of every passage for the question (0 where no term matches)."""
+    [tokens] = tokenize([question])
+    known = [t for t in tokens if t in retriever.vocab_dict]
+    if not known:
+        return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
+    return np.asarray(retriever.get_scores(known), dtype=np.float32)

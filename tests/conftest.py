@@ -1,0 +1,43 @@
+"""Shared fixtures: the sample index is built once per session with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quotebot import indexing
+from quotebot.answer import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = ROOT / "articles"
+SHARED = ROOT.parent / "shared"
+SEED_ARTICLE_ID = "000_efd779f62b15b57f"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The team's shared folder beside the clone; tests that need it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not here (a clone on its own)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index built from the shipped sample articles."""
+    index_dir = tmp_path_factory.mktemp("sample") / "index"
+    report = indexing.build(index_dir, [ARTICLES])
+    assert report.version is not None and not report.skipped
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(sample_index: Path) -> Engine:
+    return Engine(sample_index)

@@ -1,0 +1,78 @@
+"""Asking the sample index: the right paragraph, the quote, and knowing when not to answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.conftest import SEED_ARTICLE_ID, read_jsonl
+
+from quotebot import answer
+from quotebot.answer import Engine
+
+SEED_QUESTIONS = [
+    ("How far is Agadez from Niamey?", "500 miles", 1),
+    ("Who is the Kremlin spokesperson?", "Dmitry Peskov", 2),
+    pytest.param(
+        "When was the coup in Niger?",
+        "July 2023",
+        3,
+        marks=pytest.mark.xfail(reason="needs the answer-type second stage (issue 5)"),
+    ),
+]
+
+OFF_CORPUS = [
+    "What is the boiling point of water at sea level?",
+    "Who wrote Pride and Prejudice?",
+    "How do I bake sourdough bread?",
+]
+
+
+@pytest.mark.parametrize(("question", "expected", "paragraph"), SEED_QUESTIONS)
+def test_seed_questions_quote_the_right_paragraph(
+    engine: Engine, question: str, expected: str, paragraph: int
+) -> None:
+    result = engine.answer(question)
+    assert result.found
+    top = result.passages[0].passage
+    assert (top.article_id, top.paragraph) == (SEED_ARTICLE_ID, paragraph)
+    assert expected in result.quote
+    assert result.quote in top.text
+    assert result.answer in result.quote
+
+
+@pytest.mark.xfail(reason="needs the answer-type second stage (issue 5)")
+def test_seed_questions_file(engine: Engine, shared: Path) -> None:
+    for item in read_jsonl(shared / "seed" / "questions.jsonl"):
+        result = engine.answer(item["question"])
+        top = result.passages[0].passage
+        assert (top.article_id, top.paragraph) == (item["article_id"], item["paragraph_index"])
+        assert any(a in result.quote for a in item["answers"]), (item, result.quote)
+
+
+@pytest.mark.parametrize("question", OFF_CORPUS)
+def test_off_corpus_questions_are_declined(engine: Engine, question: str) -> None:
+    result = engine.answer(question)
+    assert not result.found
+    assert result.quote == "" and result.answer == ""
+    assert len(result.passages) == 5  # the nearest passages are still listed
+
+
+def test_json_shape(engine: Engine) -> None:
+    data = engine.answer("How far is Agadez from Niamey?", k=3).to_dict()
+    assert set(data) == {"question", "found", "answer", "quote", "passages"}
+    assert len(data["passages"]) == 3
+    first = data["passages"][0]
+    assert set(first) == {"article_id", "title", "url", "published", "paragraph", "text", "score"}
+    scores = [p["score"] for p in data["passages"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_module_level_answer(sample_index: Path) -> None:
+    result = answer("How far is Agadez from Niamey?", index_dir=sample_index)
+    assert "500 miles" in result.quote
+
+
+def test_empty_question_is_refused(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        engine.answer("   ")

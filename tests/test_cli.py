@@ -1,0 +1,99 @@
+"""The `quotebot` command as a user runs it: build, list, stats, ask, chat, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.auxil.cli import quotebot
+from tests.conftest import ARTICLES, SEED_ARTICLE_ID
+
+TITLE = "Russian forces positioning to take over U.S. Military base"
+
+
+def test_build_list_and_stats(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    built = quotebot("index", "build", ARTICLES, "--index-dir", index_dir)
+    assert built.returncode == 0, built.stderr
+    assert "indexed 1 articles (7 passages), skipped 0" in built.stderr
+    listed = quotebot("index", "list", "--index-dir", index_dir)
+    assert listed.stdout.split("\t") == [SEED_ARTICLE_ID, TITLE, "7\n"]
+    stats = quotebot("index", "stats", "--index-dir", index_dir)
+    assert "all-MiniLM-L6-v2" in stats.stdout and "passages" in stats.stdout
+
+
+def test_ask_human_output(sample_index: Path) -> None:
+    result = quotebot("ask", "How far is Agadez from Niamey?", "--index-dir", sample_index)
+    assert result.returncode == 0, result.stderr
+    assert "500 miles" in result.stdout
+    assert f"— {TITLE}, paragraph 2" in result.stdout
+
+
+def test_ask_stdin_batch_json_in_order(sample_index: Path) -> None:
+    questions = [
+        "Who is the Kremlin spokesperson?",
+        "",
+        "How far is Agadez from Niamey?",
+        "Who wrote Pride and Prejudice?",
+    ]
+    result = quotebot(
+        "ask",
+        "-",
+        "--json",
+        "-k",
+        "3",
+        "--index-dir",
+        sample_index,
+        stdin="\n".join(questions) + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in answers] == [q for q in questions if q]
+    assert "Peskov" in answers[0]["quote"] and "500 miles" in answers[1]["quote"]
+    assert answers[2]["found"] is False and len(answers[2]["passages"]) == 3
+
+
+def test_chat_answers_piped_lines(sample_index: Path) -> None:
+    result = quotebot(
+        "chat",
+        "--index-dir",
+        sample_index,
+        stdin="How far is Agadez from Niamey?\nHow do I bake bread?\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "500 miles" in result.stdout
+    assert "I couldn't find that in my articles." in result.stdout
+
+
+def test_build_skips_broken_file_and_indexes_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Harbour news\n\nThe ferry to Oban leaves at noon.\n")
+    (tmp_path / "broken.json").write_text("{not json")
+    result = quotebot("index", "build", tmp_path, "--index-dir", tmp_path / "index")
+    assert result.returncode == 0
+    assert "broken.json" in result.stderr and "malformed JSON" in result.stderr
+    assert "indexed 1 articles (1 passages), skipped 1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", "build", "no/such/folder"], "no/such/folder: no such file or folder"),
+        (["ask", "who?", "--index-dir", "no/such/index"], "no index in no/such/index"),
+        (["index", "list", "--index-dir", "no/such/index"], "no index in no/such/index"),
+        (["ask", "  "], "the question is empty"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = quotebot(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_file_only(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    result = quotebot("index", "build", tmp_path / "empty.txt", "--index-dir", tmp_path / "i")
+    assert result.returncode != 0
+    assert "empty.txt: the file is empty" in result.stderr
+    assert "nothing was indexed" in result.stderr and "Traceback" not in result.stderr
