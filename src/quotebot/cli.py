@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from quotebot import indexing, store
 from quotebot.answer import DEFAULT_K, Answer, Engine
-from quotebot.articles import SourceError
 from quotebot.settings import Settings
 from quotebot.terminal import render_answer
 
@@ -40,6 +40,11 @@ IndexDir = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _say(label: str, style: str, message: str) -> None:
+    """One line on stderr: a coloured label, then the message taken literally (no markup)."""
+    err.print(Text.assemble((label, style), " ", message))
 
 
 class UserError(Exception):
@@ -68,26 +73,39 @@ def _progress(label: str) -> Iterator[indexing.Progress]:
         yield update
 
 
-def _report_skipped(skipped: list[SourceError]) -> None:
-    for error in skipped:
-        err.print(f"[yellow]skipped[/] {error}")
+def _summarize(report: indexing.Report, index_dir: Path) -> None:
+    for error in report.skipped:
+        _say("skipped", "yellow", str(error))
+    counts = ", ".join(
+        f"{len(ids)} {label}"
+        for label, ids in [
+            ("added", report.added),
+            ("updated", report.updated),
+            ("unchanged", report.unchanged),
+            ("removed", report.removed),
+        ]
+        if ids
+    )
+    err.print(
+        f"indexed {report.indexed} articles, skipped {len(report.skipped)}"
+        + (f" ({counts})" if counts else "")
+        + f"; {index_dir} now holds {report.articles} articles, {report.passages} passages"
+        + f" ({report.embedded} embedded, the rest reused)"
+    )
 
 
-def build_index(index_dir: Path, sources: list[Path]) -> None:
-    """Build the index from sources, reporting what was indexed and skipped."""
+def change_index(index_dir: Path, sources: list[Path], *, replace: bool) -> None:
+    """Build (replace=True) or add to (replace=False) the index, and report what happened."""
+    change = indexing.build if replace else indexing.add
     with _progress("Embedding passages") as progress:
-        report = indexing.build(index_dir, sources, progress)
-    _report_skipped(report.skipped)
-    if report.version is None:
+        report = change(index_dir, sources, progress)
+    _summarize(report, index_dir)
+    if not report.indexed:
         raise UserError(
             "nothing was indexed: no readable articles in "
             + ", ".join(str(s) for s in sources)
             + " (.txt, .json and .jsonl files are read)"
         )
-    err.print(
-        f"indexed {report.articles} articles ({report.passages} passages), "
-        f"skipped {len(report.skipped)}, into {index_dir}"
-    )
 
 
 @index_app.command("build")
@@ -101,7 +119,29 @@ def index_build(
     index_dir: IndexDir = None,
 ) -> None:
     """Build the index from scratch from SOURCE files and folders."""
-    build_index(_index_dir(index_dir), sources or [Settings().articles_dir])
+    change_index(_index_dir(index_dir), sources or [Settings().articles_dir], replace=True)
+
+
+@index_app.command("add")
+def index_add(
+    sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index_dir: IndexDir = None,
+) -> None:
+    """Add articles from SOURCE files and folders; an article with the same id is replaced."""
+    change_index(_index_dir(index_dir), sources, replace=False)
+
+
+@index_app.command("remove")
+def index_remove(
+    ids: Annotated[list[str], typer.Argument(help="Article ids, as `quotebot index list` shows.")],
+    index_dir: IndexDir = None,
+) -> None:
+    """Remove articles by id."""
+    folder = _index_dir(index_dir)
+    report = indexing.remove(folder, ids)
+    _summarize(report, folder)
+    if not report.removed:
+        raise UserError("nothing was removed")
 
 
 @index_app.command("list")
@@ -203,7 +243,7 @@ def run(index_dir: IndexDir = None) -> None:
     settings = Settings()
     folder = _index_dir(index_dir)
     if _is_stale(folder, settings.articles_dir):
-        build_index(folder, [settings.articles_dir])
+        change_index(folder, [settings.articles_dir], replace=True)
     chat(folder)
 
 
@@ -212,7 +252,7 @@ def main() -> None:
     try:
         app()
     except (UserError, store.StoreError, ValueError) as error:
-        err.print(f"[red]error:[/] {error}")
+        _say("error:", "red", str(error))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -37,7 +37,7 @@ def load_model() -> SentenceTransformer:
 
 def dimension() -> int:
     """The length of the model's vectors."""
-    size = load_model().get_sentence_embedding_dimension()
+    size = load_model().get_embedding_dimension()
     assert size is not None
     return int(size)
 

@@ -1,4 +1,8 @@
-"""Turning sources into a new index version: read, split, embed, store."""
+"""Turning sources into a new index version: read, split, embed, store.
+
+Every change (build, add, remove) writes a complete new version; passages whose text was
+embedded before reuse their vectors from the live version instead of being embedded again.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from quotebot import embedding, store
-from quotebot.articles import SourceError, read_sources
+from quotebot.articles import Article, SourceError, read_sources
 from quotebot.passages import Passage, split_passages
 
 Progress = Callable[[int, int], None]
@@ -19,52 +23,142 @@ EMBED_CHUNK = 64
 
 
 @dataclass
-class BuildReport:
-    """What a build did: the articles indexed and the sources skipped."""
+class Report:
+    """What a change did to the index."""
 
-    articles: int = 0
-    passages: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     skipped: list[SourceError] = field(default_factory=list)
-    version: Path | None = None
+    articles: int = 0  # in the index afterwards
+    passages: int = 0  # in the index afterwards
+    embedded: int = 0  # passages embedded by this change (the rest were reused)
+    version: Path | None = None  # the new live version; None when nothing changed
+
+    @property
+    def indexed(self) -> int:
+        """Articles read from the sources and now in the index."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
 
 
 def build(
     index_dir: Path, sources: Iterable[str | Path], progress: Progress | None = None
-) -> BuildReport:
-    """Build a new index from sources, replacing the live one only when complete.
+) -> Report:
+    """Build the index from scratch from sources; only when complete does it go live.
 
-    Unreadable sources are reported in the result and skipped. When nothing at all
-    can be read, the live index is left as it was.
-
-    Args:
-        index_dir: The index folder.
-        sources: Files or folders to read.
-        progress: Called with (done, total) passages while embedding. Defaults to None.
-
-    Returns:
-        The counts, the skipped sources and the new version (None if nothing was read).
+    Unreadable sources are reported in ``skipped``; when nothing can be read, the live
+    index is left as it was.
     """
     read = read_sources(sources)
-    report = BuildReport(skipped=read.errors)
+    report = Report(skipped=read.errors)
     if not read.articles:
         return report
-    passages = [p for article in read.articles for p in split_passages(article)]
-    vectors = embed_passages(passages, progress)
-    report.version = store.write_version(
-        index_dir, read.articles, passages, vectors, model=embedding.MODEL_NAME
-    )
-    report.articles, report.passages = len(read.articles), len(passages)
+    previous = _open_live(index_dir)
+    old = {a.id: a for a in previous.read_articles()} if previous else {}
+    for article in read.articles:
+        _classify(report, article, old.get(article.id))
+    report.removed = [i for i in old if i not in {a.id for a in read.articles}]
+    _write(index_dir, read.articles, previous, report, progress)
     return report
 
 
-def embed_passages(passages: list[Passage], progress: Progress | None = None) -> np.ndarray:
-    """Embed passages (with their titles) in chunks, reporting progress."""
-    chunks = []
-    for start in range(0, len(passages), EMBED_CHUNK):
-        batch = passages[start : start + EMBED_CHUNK]
-        chunks.append(embedding.encode([p.embedding_text for p in batch]))
+def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | None = None) -> Report:
+    """Add articles to the index, replacing those with the same id; the rest stay."""
+    read = read_sources(sources)
+    report = Report(skipped=read.errors)
+    previous = _open_live(index_dir)
+    articles = {a.id: a for a in previous.read_articles()} if previous else {}
+    for article in read.articles:
+        _classify(report, article, articles.get(article.id))
+        articles[article.id] = article
+    if report.added or report.updated:
+        _write(index_dir, list(articles.values()), previous, report, progress)
+    else:
+        _count(report, previous)
+    return report
+
+
+def remove(index_dir: Path, ids: Iterable[str]) -> Report:
+    """Remove articles by id. Ids not in the index are reported in ``skipped``."""
+    previous = store.open_index(index_dir)
+    articles = {a.id: a for a in previous.read_articles()}
+    report = Report()
+    for article_id in ids:
+        if articles.pop(article_id, None) is None:
+            report.skipped.append(SourceError(f"{article_id}: no such article in the index"))
+        else:
+            report.removed.append(article_id)
+    if report.removed:
+        _write(index_dir, list(articles.values()), previous, report, None)
+    else:
+        _count(report, previous)
+    return report
+
+
+def _classify(report: Report, article: Article, old: Article | None) -> None:
+    if old is None:
+        report.added.append(article.id)
+    elif (old.title, old.paragraphs, old.url, old.published) != (
+        article.title,
+        article.paragraphs,
+        article.url,
+        article.published,
+    ):
+        report.updated.append(article.id)
+    else:
+        report.unchanged.append(article.id)
+
+
+def _open_live(index_dir: Path) -> store.Index | None:
+    try:
+        return store.open_index(index_dir)
+    except store.StoreError:
+        return None
+
+
+def _count(report: Report, index: store.Index | None) -> None:
+    if index is not None:
+        report.articles, report.passages = index.manifest.articles, len(index)
+
+
+def _write(
+    index_dir: Path,
+    articles: list[Article],
+    previous: store.Index | None,
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    passages = [p for article in articles for p in split_passages(article)]
+    vectors, report.embedded = embed_passages(passages, previous, progress)
+    report.version = store.write_version(
+        index_dir, articles, passages, vectors, model=embedding.MODEL_NAME
+    )
+    report.articles, report.passages = len(articles), len(passages)
+
+
+def embed_passages(
+    passages: list[Passage], previous: store.Index | None = None, progress: Progress | None = None
+) -> tuple[np.ndarray, int]:
+    """Vectors for passages: reused from ``previous`` where the same text was embedded,
+    computed in chunks for the rest.
+
+    Returns:
+        The vectors (row i for passage i) and how many passages were embedded.
+    """
+    known = previous.rows_by_hash() if previous is not None else {}
+    size = previous.manifest.dimension if previous is not None else embedding.dimension()
+    vectors = np.zeros((len(passages), size), dtype=np.float32)
+    todo: list[int] = []
+    for i, passage in enumerate(passages):
+        row = known.get(passage.content_hash)
+        if row is None or previous is None:
+            todo.append(i)
+        else:
+            vectors[i] = previous.vectors[row]
+    for start in range(0, len(todo), EMBED_CHUNK):
+        chunk = todo[start : start + EMBED_CHUNK]
+        vectors[chunk] = embedding.encode([passages[i].embedding_text for i in chunk])
         if progress:
-            progress(start + len(batch), len(passages))
-    if not chunks:
-        return embedding.encode([])
-    return np.vstack(chunks)
+            progress(start + len(chunk), len(todo))
+    return vectors, len(todo)

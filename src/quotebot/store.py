@@ -140,6 +140,29 @@ class Index:
         """Every passage, in row order."""
         return self.passages(list(range(len(self))))
 
+    def read_articles(self) -> list[Article]:
+        """Every indexed article in full, as it was added."""
+        paragraphs: dict[str, list[str]] = {}
+        for article_id, text in self._db.execute(
+            "SELECT article_id, text FROM passages ORDER BY article_id, paragraph"
+        ):
+            paragraphs.setdefault(article_id, []).append(text)
+        return [
+            Article(
+                info.id,
+                info.title,
+                tuple(paragraphs.get(info.id, ())),
+                info.url,
+                info.published,
+                info.source or "",
+            )
+            for info in self.articles()
+        ]
+
+    def rows_by_hash(self) -> dict[str, int]:
+        """The row of each passage's content hash, to reuse vectors already computed."""
+        return dict(self._db.execute("SELECT hash, row FROM passages"))
+
     def articles(self) -> list[ArticleInfo]:
         """Every indexed article, in the order they were added."""
         return [

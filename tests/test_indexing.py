@@ -1,0 +1,51 @@
+"""Changing the index: add, re-add, change and remove articles, reusing vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quotebot import indexing, store
+from quotebot.answer import Engine
+
+
+def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
+    path = folder / f"{name}.txt"
+    path.write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+    return path
+
+
+def test_add_readd_change_remove(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ferry = _write(
+        tmp_path,
+        "ferry",
+        "Ferry news",
+        "The ferry to Oban leaves at noon.",
+        "Tickets cost twelve pounds.",
+    )
+    report = indexing.add(index_dir, [ferry])
+    assert (report.added, report.embedded, report.passages) == (["ferry"], 2, 2)
+
+    again = indexing.add(index_dir, [ferry])
+    assert again.unchanged == ["ferry"] and again.version is None and again.embedded == 0
+
+    _write(
+        tmp_path,
+        "ferry",
+        "Ferry news",
+        "The ferry to Oban leaves at one o'clock.",
+        "Tickets cost twelve pounds.",
+    )
+    changed = indexing.add(index_dir, [ferry])
+    assert changed.updated == ["ferry"] and changed.embedded == 1  # one paragraph reused
+
+    bridge = _write(tmp_path, "bridge", "Bridge works", "The old bridge closes in May.")
+    indexing.add(index_dir, [bridge])
+    engine = Engine(index_dir)
+    assert "one o'clock" in engine.answer("When does the ferry to Oban leave?").quote
+
+    removed = indexing.remove(index_dir, ["ferry", "nope"])
+    assert removed.removed == ["ferry"] and "nope" in str(removed.skipped[0])
+    index = store.open_index(index_dir)
+    assert [a.id for a in index.articles()] == ["bridge"] and len(index) == 1
+    assert all(h.passage.article_id == "bridge" for h in engine.answer("ferry to Oban").passages)
