@@ -27,4 +27,4 @@ lint: install
 	@$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) index/v-* index/CURRENT
+	rm -rf $(VENV) index/v-* index/.tmp-* index/CURRENT index/LOCK

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+"""The model's identity, recorded in every index manifest and checked when one is opened.
+Every backend that runs these same weights (sentence-transformers, ONNX) keeps this name."""
+DIMENSION = 384
+"""The length of the model's vectors (checked against :func:`dimension` in the tests)."""
 
 
 def model_path() -> Path:

@@ -2,6 +2,8 @@
 
 Every change (build, add, remove) writes a complete new version; passages whose text was
 embedded before reuse their vectors from the live version instead of being embedded again.
+Sources are read before the writer lock is taken; reading the live index, embedding and
+writing happen under it, so two writers never lose each other's changes.
 """
 
 from __future__ import annotations
@@ -54,12 +56,13 @@ def build(
     report = Report(skipped=read.errors)
     if not read.articles:
         return report
-    previous = _open_live(index_dir)
-    old = {a.id: a for a in previous.read_articles()} if previous else {}
-    for article in read.articles:
-        _classify(report, article, old.get(article.id))
-    report.removed = [i for i in old if i not in {a.id for a in read.articles}]
-    _write(index_dir, read.articles, previous, report, progress)
+    with store.writer(index_dir):
+        previous = _open_live(index_dir, strict=False)
+        old = {a.id: a for a in previous.read_articles()} if previous else {}
+        for article in read.articles:
+            _classify(report, article, old.get(article.id))
+        report.removed = [i for i in old if i not in {a.id for a in read.articles}]
+        _write(index_dir, read.articles, previous, report, progress)
     return report
 
 
@@ -67,32 +70,37 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
     """Add articles to the index, replacing those with the same id; the rest stay."""
     read = read_sources(sources)
     report = Report(skipped=read.errors)
-    previous = _open_live(index_dir)
-    articles = {a.id: a for a in previous.read_articles()} if previous else {}
-    for article in read.articles:
-        _classify(report, article, articles.get(article.id))
-        articles[article.id] = article
-    if report.added or report.updated:
-        _write(index_dir, list(articles.values()), previous, report, progress)
-    else:
-        _count(report, previous)
+    if not read.articles:
+        _count(report, _open_live(index_dir, strict=False))
+        return report
+    with store.writer(index_dir):
+        previous = _open_live(index_dir, strict=True)
+        articles = {a.id: a for a in previous.read_articles()} if previous else {}
+        for article in read.articles:
+            _classify(report, article, articles.get(article.id))
+            articles[article.id] = article
+        if report.added or report.updated:
+            _write(index_dir, list(articles.values()), previous, report, progress)
+        else:
+            _count(report, previous)
     return report
 
 
 def remove(index_dir: Path, ids: Iterable[str]) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
-    previous = store.open_index(index_dir)
-    articles = {a.id: a for a in previous.read_articles()}
-    report = Report()
-    for article_id in ids:
-        if articles.pop(article_id, None) is None:
-            report.skipped.append(SourceError(f"{article_id}: no such article in the index"))
+    with store.writer(index_dir):
+        previous = store.open_index(index_dir)
+        articles = {a.id: a for a in previous.read_articles()}
+        report = Report()
+        for article_id in ids:
+            if articles.pop(article_id, None) is None:
+                report.skipped.append(SourceError(f"{article_id}: no such article in the index"))
+            else:
+                report.removed.append(article_id)
+        if report.removed:
+            _write(index_dir, list(articles.values()), previous, report, None)
         else:
-            report.removed.append(article_id)
-    if report.removed:
-        _write(index_dir, list(articles.values()), previous, report, None)
-    else:
-        _count(report, previous)
+            _count(report, previous)
     return report
 
 
@@ -110,10 +118,20 @@ def _classify(report: Report, article: Article, old: Article | None) -> None:
         report.unchanged.append(article.id)
 
 
-def _open_live(index_dir: Path) -> store.Index | None:
+def _open_live(index_dir: Path, *, strict: bool) -> store.Index | None:
+    """The live index, or None when there is none yet.
+
+    With ``strict`` an index that cannot be used (damaged, another model) is an error,
+    so that adding to it never silently drops what it holds; without, a build from
+    scratch replaces it.
+    """
+    if store.current_version(index_dir) is None:
+        return None
     try:
         return store.open_index(index_dir)
     except store.StoreError:
+        if strict:
+            raise
         return None
 
 

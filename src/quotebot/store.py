@@ -3,7 +3,8 @@
 Layout of an index folder::
 
     CURRENT            the name of the live version (replaced atomically)
-    v-<time>-<rand>/   one complete version
+    LOCK               held (flock) by the one process changing the index
+    v-<seq>-<time>/    one complete version; seq grows by one with every change
         manifest.json  how it was built (model, dimension, counts, format, time)
         dense.faiss    the FAISS index (unit vectors, inner product)
         vectors.npy    the same vectors, row i = passage i (kept for reuse)
@@ -11,31 +12,38 @@ Layout of an index folder::
         passages.sqlite  articles and passages; passage row i is FAISS id i
 
 A new version is written beside the live one under a temporary name, renamed into
-place when complete, and only then made live by replacing CURRENT; an interrupted
-build never touches what is serving.
+place when complete, and only then made live by replacing CURRENT; a writer killed at
+any moment leaves the previous version live and whole, and the next writer removes
+what it left behind. A process reading a version holds a shared lock on its manifest,
+so no writer deletes a version that is still answering questions.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import secrets
 import shutil
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 import faiss
 import numpy as np
 
-from quotebot import keywords
+from quotebot import embedding, keywords
 from quotebot.articles import Article
 from quotebot.passages import Passage
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
+LOCK = "LOCK"
+_VERSION_PREFIX = "v-"
 MANIFEST = "manifest.json"
 DENSE = "dense.faiss"
 VECTORS = "vectors.npy"
@@ -58,6 +66,10 @@ CREATE INDEX passages_by_article ON passages(article_id, paragraph);
 
 class StoreError(Exception):
     """An index that is missing, broken or built differently. The message says what to do."""
+
+
+class IndexLocked(StoreError):
+    """Another process is changing the index right now."""
 
 
 @dataclass(frozen=True)
@@ -94,18 +106,35 @@ class Index:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Held until this object is garbage-collected: writers leave the version alone.
+        self._in_use = _hold_version(path)
+        try:
+            self._open(path)
+        except StoreError:
+            self._in_use.close()
+            raise
+
+    def _open(self, path: Path) -> None:
         try:
             self.manifest = Manifest.load(path)
+            _check_model(path, self.manifest)
             self.dense = faiss.read_index(str(path / DENSE))
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
-            self.keywords = keywords.load(path / KEYWORDS)
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            # An index whose last article was removed has no keyword index (bm25s needs words).
+            self.keywords = keywords.load(path / KEYWORDS) if self.manifest.passages else None
+            self._db = sqlite3.connect(
+                f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
+            )
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
             raise StoreError(
                 f"the index in {path} is damaged ({error}); rebuild it with `quotebot index build`"
             ) from error
-        self._db = sqlite3.connect(
-            f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
-        )
+        shape = (self.manifest.passages, self.manifest.dimension)
+        if self.dense.ntotal != shape[0] or self.vectors.shape != shape:
+            raise StoreError(
+                f"the index in {path} is damaged (its files disagree on the passage count); "
+                "rebuild it with `quotebot index build`"
+            )
 
     def __len__(self) -> int:
         return self.manifest.passages
@@ -119,6 +148,8 @@ class Index:
 
     def keyword_scores(self, question: str) -> np.ndarray:
         """The BM25 score of every passage for the question."""
+        if self.keywords is None:
+            return np.zeros(0, dtype=np.float32)
         return keywords.scores(self.keywords, question)
 
     def passages(self, rows: Sequence[int]) -> list[Passage]:
@@ -173,7 +204,40 @@ class Index:
         ]
 
     def close(self) -> None:
+        """Release the version now rather than when garbage-collected."""
         self._db.close()
+        self._in_use.close()
+
+
+def _hold_version(path: Path) -> IO[bytes]:
+    """A shared lock on a version's manifest, which writers test before deleting it."""
+    try:
+        file = open(path / MANIFEST, "rb")  # noqa: SIM115  (held as long as the Index lives)
+    except OSError as error:
+        raise StoreError(f"the index version {path} is gone ({error.strerror})") from error
+    try:
+        fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        file.close()
+        raise StoreError(f"the index version {path} is being deleted") from error
+    return file
+
+
+def _check_model(path: Path, manifest: Manifest) -> None:
+    """Refuse an index whose vectors another model (or a newer quotebot) made."""
+    if manifest.format_version > FORMAT_VERSION:
+        raise StoreError(
+            f"the index in {path} was written by a newer quotebot (format "
+            f"{manifest.format_version}); upgrade quotebot or rebuild it with "
+            "`quotebot index build`"
+        )
+    if (manifest.model, manifest.dimension) != (embedding.MODEL_NAME, embedding.DIMENSION):
+        raise StoreError(
+            f"the index in {path} was built with the model {manifest.model} "
+            f"({manifest.dimension} dimensions), but quotebot embeds with "
+            f"{embedding.MODEL_NAME} ({embedding.DIMENSION}); rebuild it with "
+            "`quotebot index build`"
+        )
 
 
 def current_version(index_dir: Path) -> Path | None:
@@ -192,13 +256,59 @@ def open_index(index_dir: Path) -> Index:
     Raises:
         StoreError: there is no index there, or it cannot be read.
     """
-    path = current_version(index_dir)
-    if path is None:
-        raise StoreError(
-            f"no index in {index_dir}; build one with `quotebot index build` "
-            "(or set QUOTEBOT_INDEX_DIR to where yours is)"
-        )
-    return Index(path)
+    while True:
+        path = current_version(index_dir)
+        if path is None:
+            raise StoreError(
+                f"no index in {index_dir}; build one with `quotebot index build` "
+                "(or set QUOTEBOT_INDEX_DIR to where yours is)"
+            )
+        try:
+            return Index(path)
+        except StoreError:
+            # A newer version went live (and this one was deleted) as we opened it: open that.
+            if current_version(index_dir) == path:
+                raise
+
+
+_held = threading.local()
+
+
+@contextmanager
+def writer(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock while changing it; one process (and thread) at a time.
+
+    On entry it removes what a killed writer left behind. Re-entrant within a thread.
+
+    Raises:
+        IndexLocked: another process or thread holds the lock.
+    """
+    key = str(index_dir.resolve())
+    held: set[str] = _held.__dict__.setdefault("dirs", set())
+    if key in held:
+        yield
+        return
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "another process"
+            raise IndexLocked(
+                f"the index in {index_dir} is being changed by {holder}; "
+                "try again when that has finished"
+            ) from None
+        file.truncate(0)
+        file.write(f"quotebot (pid {os.getpid()}, since {time.strftime('%H:%M:%S')})\n")
+        file.flush()
+        held.add(key)
+        try:
+            _remove_leftovers(index_dir)
+            yield
+        finally:
+            held.discard(key)
+            file.truncate(0)
 
 
 def write_version(
@@ -220,18 +330,28 @@ def write_version(
     Returns:
         The new version's folder.
     """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(index_dir)
-    name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    with writer(index_dir):
+        return _write_version(index_dir, list(articles), passages, vectors, model)
+
+
+def _write_version(
+    index_dir: Path,
+    articles: list[Article],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    model: str,
+) -> Path:
+    sequence = max((_sequence(p.name) for p in _versions(index_dir)), default=0) + 1
+    name = f"{_VERSION_PREFIX}{sequence:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
     tmp = index_dir / f"{_TMP_PREFIX}{name}"
     tmp.mkdir()
-    articles = list(articles)
 
     dense = faiss.IndexFlatIP(vectors.shape[1])
     dense.add(vectors)
     faiss.write_index(dense, str(tmp / DENSE))
     np.save(tmp / VECTORS, vectors)
-    keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
+    if passages:
+        keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
     _write_database(tmp / DATABASE, articles, passages)
     manifest = Manifest(
         model=model,
@@ -245,8 +365,9 @@ def write_version(
 
     final = index_dir / name
     os.rename(tmp, final)
+    _fsync_dir(index_dir)
     _replace_text(index_dir / CURRENT, name + "\n")
-    _remove_old_versions(index_dir, keep={name})
+    _remove_old_versions(index_dir)
     return final
 
 
@@ -298,25 +419,62 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _versions(index_dir: Path) -> list[Path]:
+    """Every version folder, oldest first."""
+    found = [p for p in index_dir.glob(f"{_VERSION_PREFIX}*") if p.is_dir()]
+    return sorted(found, key=lambda p: (_sequence(p.name), p.name))
+
+
+def _sequence(name: str) -> int:
+    """The sequence number in a version's name (0 for names of an older layout)."""
+    number = name.removeprefix(_VERSION_PREFIX).split("-")[0]
+    return int(number) if number.isdigit() and len(number) == 6 else 0
+
+
 def _remove_leftovers(index_dir: Path) -> None:
-    """Remove what a killed build left behind (temporary folders)."""
+    """Remove what a killed writer left behind: temporary files and folders, versions
+    that never went live, and old versions no process is using."""
     for child in index_dir.glob(f"{_TMP_PREFIX}*"):
         if child.is_dir():
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
+    live = current_version(index_dir)
+    if live is not None:
+        for version in _versions(index_dir):
+            if _sequence(version.name) > _sequence(live.name):
+                _delete_version(version)
+    _remove_old_versions(index_dir)
 
 
-def _remove_old_versions(index_dir: Path, keep: set[str], spare: int = 1) -> None:
-    """Delete old versions, sparing the newest few besides ``keep``.
+def _remove_old_versions(index_dir: Path, spare: int = 1) -> None:
+    """Delete versions older than the live one, sparing the newest ``spare`` of them
+    and any that a running process still has open."""
+    live = current_version(index_dir)
+    if live is None:
+        return
+    older = [v for v in _versions(index_dir) if _sequence(v.name) < _sequence(live.name)]
+    for old in older[: max(len(older) - spare, 0)]:
+        _delete_version(old)
 
-    A process still answering from a deleted version keeps working: its FAISS index is
-    in memory and its open SQLite file stays readable until closed.
-    """
-    versions = sorted(
-        (p for p in index_dir.glob("v-*") if p.is_dir() and p.name not in keep),
-        key=lambda p: p.name,
-        reverse=True,
-    )
-    for old in versions[spare:]:
-        shutil.rmtree(old, ignore_errors=True)
+
+def _delete_version(version: Path) -> None:
+    """Delete a version unless a reader holds it; renamed first, so that a writer killed
+    halfway leaves only a temporary folder for the next one to remove."""
+    try:
+        file = open(version / MANIFEST, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        file = None  # never finished or already half deleted: nobody can be reading it
+    except OSError:
+        return
+    try:
+        if file is not None:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        doomed = version.with_name(f"{_TMP_PREFIX}old-{version.name}")
+        os.rename(version, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+    except BlockingIOError:
+        return  # in use; a later writer deletes it
+    finally:
+        if file is not None:
+            file.close()
