@@ -97,3 +97,54 @@ def test_unreadable_file_only(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "empty.txt: the file is empty" in result.stderr
     assert "nothing was indexed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_bad_input_is_one_line_and_the_rest_is_indexed(tmp_path: Path) -> None:
+    from tests.auxil.website import article_html, serve
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.txt").write_text("Harbour news\n\nThe ferry to Oban leaves at noon.\n")
+    (src / "notes.md").write_text("# Bridge works\n\nThe old bridge closes in May.\n")
+    (src / "latin1.txt").write_bytes("Café news\n\nThe café opens at nine.\n".encode("cp1252"))
+    (src / "empty.txt").write_text("  \n")
+    (src / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (src / "huge.txt").write_text("Huge\n\n" + "words " * 2000)
+    (src / "broken.jsonl").write_text(
+        json.dumps({"id": "j1", "title": "Fine", "text": "Fine text."}) + "\n{oops\n"
+    )
+    (src / "untitled.json").write_text(json.dumps({"id": "u1", "text": "No title here."}))
+    (src / "textless.json").write_text(json.dumps({"id": "t1", "title": "No text"}))
+    (src / "dup.json").write_text(json.dumps({"id": "good", "title": "Same id", "text": "Again."}))
+    (src / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    env = {"QUOTEBOT_MAX_FILE_MB": "0.005", "QUOTEBOT_ALLOW_PRIVATE_URLS": "true"}
+    with serve() as site:
+        page = site.page("/ferry", article_html("Ferry", "The ferry leaves at noon today."))
+        dead, pdf = site.url("/gone"), site.page("/a.pdf", b"%PDF-1.4", "application/pdf")
+        index_dir = tmp_path / "index"
+        result = quotebot("index", "build", src, page, dead, pdf, "--index-dir", index_dir, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for name, reason in [
+        ("empty.txt", "the file is empty"),
+        ("binary.txt", "binary file"),
+        ("huge.txt", "too large"),
+        ("broken.jsonl:2", "malformed JSON"),
+        ("untitled.json", "has no 'title'"),
+        ("textless.json", "has no 'paragraphs' or 'text'"),
+        ("dup.json", "duplicate article id 'good'"),
+        ("photo.png", "unsupported file type .png"),
+        (dead, "HTTP 404"),
+        (pdf, "not an HTML page"),
+    ]:
+        assert sum(name in line and reason in line for line in lines) == 1, (name, lines)
+    assert "indexed 5 articles, skipped 10" in result.stderr
+    assert "Traceback" not in result.stderr
+    listed = quotebot("index", "list", "--index-dir", index_dir).stdout
+    ids = sorted(line.split("\t")[0] for line in listed.splitlines())
+    assert ids[1:] == ["good", "j1", "latin1", "notes"] and ids[0].startswith("127-0-0-1-ferry-")
+
+    nothing = quotebot("index", "add", src / "empty.txt", dead, "--index-dir", index_dir, env=env)
+    assert nothing.returncode != 0
+    assert "indexed 0 articles, skipped 2" in nothing.stderr
+    assert "nothing was indexed" in nothing.stderr and "Traceback" not in nothing.stderr

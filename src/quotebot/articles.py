@@ -1,7 +1,12 @@
-"""Reading sources (files and folders) into Article records."""
+"""Reading sources (files, folders and web addresses) into Article records.
+
+Files: ``.txt``, ``.md``, ``.html``, ``.json`` and ``.jsonl``. Addresses: ``http(s)://``
+article pages and RSS/Atom feeds (see :mod:`quotebot.web`).
+"""
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -9,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_SUFFIXES = (".txt", ".json", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _BLANK_LINES = re.compile(r"\n\s*\n")
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,31 @@ class SourceError(Exception):
     """A source that cannot be read. The message names the source and says why."""
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """Limits on reading sources; :meth:`from_settings` reads them from the environment."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_download_bytes: int = 10 * 1024 * 1024
+    fetch_timeout: float = 15.0
+    allow_private_urls: bool = False
+    max_feed_entries: int = 50
+
+    @classmethod
+    def from_settings(cls) -> SourceOptions:
+        """The options set by QUOTEBOT_* settings (see .env.example)."""
+        from quotebot.settings import Settings
+
+        settings = Settings()
+        return cls(
+            max_file_bytes=int(settings.max_file_mb * 1e6),
+            max_download_bytes=int(settings.max_download_mb * 1e6),
+            fetch_timeout=settings.fetch_timeout,
+            allow_private_urls=settings.allow_private_urls,
+            max_feed_entries=settings.max_feed_entries,
+        )
+
+
 @dataclass
 class ReadResult:
     """Articles read from some sources, and the sources that were skipped."""
@@ -45,22 +77,24 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in paragraphs if p]
 
 
-def read_sources(sources: Iterable[str | Path]) -> ReadResult:
-    """Read every source (a file, or a folder read recursively) into articles.
+def read_sources(sources: Iterable[str | Path], options: SourceOptions | None = None) -> ReadResult:
+    """Read every source (a file, a folder read recursively, or an http(s) URL) into articles.
 
     A source that cannot be read is recorded in ``errors`` and skipped; the rest are read.
 
     Args:
-        sources: Files or folders.
+        sources: Files, folders, or ``http://`` / ``https://`` URLs (as str).
+        options: Size limits and fetch settings. Defaults to the QUOTEBOT_* settings.
 
     Returns:
         The articles read and the errors met, in source order.
     """
+    options = options or SourceOptions.from_settings()
     result = ReadResult()
     seen: dict[str, str] = {}
-    for path in _expand(sources, result.errors):
+    for source in _expand(sources, result.errors):
         try:
-            articles, problems = read_file(path)
+            articles, problems = _read_one(source, options)
         except SourceError as error:
             result.errors.append(error)
             continue
@@ -69,29 +103,48 @@ def read_sources(sources: Iterable[str | Path]) -> ReadResult:
             if article.id in seen:
                 result.errors.append(
                     SourceError(
-                        f"{path}: duplicate article id {article.id!r} "
+                        f"{article.source or source}: duplicate article id {article.id!r} "
                         f"(also in {seen[article.id]}); skipped"
                     )
                 )
                 continue
-            seen[article.id] = str(path)
+            seen[article.id] = article.source or str(source)
             result.articles.append(article)
     return result
 
 
-def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterator[Path]:
+def _read_one(
+    source: str | Path, options: SourceOptions
+) -> tuple[list[Article], list[SourceError]]:
+    if isinstance(source, Path):
+        return read_file(source, options)
+    from quotebot import web  # trafilatura loads slowly; only when a URL is read
+
+    return web.read_url(source, options)
+
+
+def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterator[str | Path]:
+    """Each URL (as str) and each file, folders expanded into the files under them."""
     for source in sources:
+        if isinstance(source, str) and _URL.match(source.strip()):
+            yield source.strip()
+            continue
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            yield from (p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES)
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts)
+            )
         elif path.is_file():
             yield path
         else:
             errors.append(SourceError(f"{path}: no such file or folder"))
 
 
-def read_file(path: Path) -> tuple[list[Article], list[SourceError]]:
+def read_file(
+    path: Path, options: SourceOptions | None = None
+) -> tuple[list[Article], list[SourceError]]:
     """Read one file into its articles, by its suffix.
 
     Returns:
@@ -102,13 +155,21 @@ def read_file(path: Path) -> tuple[list[Article], list[SourceError]]:
         SourceError: the file is missing, empty, binary, too large, malformed or of
             an unsupported type.
     """
+    options = options or SourceOptions()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(SUPPORTED_SUFFIXES)
         raise SourceError(f"{path}: unsupported file type {suffix or '(none)'}; use {supported}")
-    text = _read_text(path)
+    data = _read_bytes(path, options.max_file_bytes)
+    if suffix in (".html", ".htm"):
+        from quotebot import web
+
+        return [web.article_from_html(data, str(path), path.stem, source=str(path))], []
+    text = _decode(path, data)
     if suffix == ".txt":
         return [_article_from_txt(path, text)], []
+    if suffix in (".md", ".markdown"):
+        return [_article_from_markdown(path, text)], []
     if suffix == ".jsonl":
         records = _records_from_jsonl(path, text)
     else:
@@ -125,46 +186,120 @@ def read_file(path: Path) -> tuple[list[Article], list[SourceError]]:
     return articles, problems
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, refusing what is too large, empty or binary."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > limit:
             raise SourceError(
-                f"{path}: too large ({size / 1e6:.1f} MB; "
-                f"the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)"
+                f"{path}: too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB, "
+                "set by QUOTEBOT_MAX_FILE_MB)"
             )
         data = path.read_bytes()
     except OSError as error:
         raise SourceError(f"{path}: cannot be read ({error.strerror or error})") from error
     if not data.strip():
         raise SourceError(f"{path}: the file is empty")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not data.startswith(_UTF16_BOMS):
         raise SourceError(f"{path}: looks like a binary file, not text")
-    return _decode(path, data)
+    return data
 
 
 def _decode(path: Path, data: bytes) -> str:
+    """Text from bytes: UTF-8 or UTF-16 (by its BOM), else the encoding charset-normalizer
+    finds, preferring Windows-1252 (most non-UTF-8 news text) when it fits as well."""
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        # Windows-1252 is what most non-UTF-8 news text turns out to be.
-        return data.decode("cp1252")
-    except UnicodeDecodeError as error:
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
         raise SourceError(
-            f"{path}: not UTF-8 text (undecodable byte at offset {error.start}); save it as UTF-8"
-        ) from error
+            f"{path}: not text in UTF-8 or any other encoding it could be detected as; "
+            "save it as UTF-8"
+        )
+    least_chaos = min(m.chaos for m in matches)
+    near_best = [m for m in matches if m.chaos <= least_chaos + 0.1]
+    if any("cp1252" in m.could_be_from_charset for m in near_best):
+        return data.decode("cp1252", errors="replace")
+    return str(matches[0])
 
 
 def _article_from_txt(path: Path, text: str) -> Article:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    start = next(i for i, line in enumerate(lines) if line.strip())
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None:
+        raise SourceError(f"{path}: the file is empty")
     title = " ".join(lines[start].split())
     paragraphs = split_paragraphs("\n".join(lines[start + 1 :]))
     if not paragraphs:
         raise SourceError(f"{path}: has a title line but no paragraphs after it")
     return Article(id=path.stem, title=title, paragraphs=tuple(paragraphs), source=str(path))
+
+
+def _article_from_markdown(path: Path, text: str) -> Article:
+    """A Markdown article: the first heading (or a front-matter ``title``) is the title,
+    each paragraph, list item or quoted paragraph a paragraph; code and later headings
+    are left out. Front matter may also give ``url`` and ``date``/``published``."""
+    from markdown_it import MarkdownIt
+
+    meta, body = _front_matter(text)
+    tokens = MarkdownIt("commonmark").parse(body)
+    title = meta.get("title", "")
+    paragraphs: list[str] = []
+    for opening, inline in zip(tokens, tokens[1:], strict=False):
+        if inline.type != "inline" or opening.type not in ("paragraph_open", "heading_open"):
+            continue
+        words = " ".join(_plain_text(inline).split())
+        if opening.type == "paragraph_open" and words:
+            paragraphs.append(words)
+        elif not title:
+            title = words
+    if not title and len(paragraphs) > 1:
+        title = paragraphs.pop(0)  # like a .txt file: the first line is the title
+    if not title or not paragraphs:
+        raise SourceError(f"{path}: no {'title' if not title else 'paragraphs'} in it")
+    return Article(
+        id=path.stem,
+        title=title,
+        paragraphs=tuple(paragraphs),
+        url=meta.get("url") or None,
+        published=meta.get("published") or meta.get("date") or None,
+        source=str(path),
+    )
+
+
+def _plain_text(inline: Any) -> str:
+    """The words of a Markdown inline token: text, code, link text and image alt text."""
+    parts = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_plain_text(child))
+    return "".join(parts)
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``key: value`` lines between two ``---`` lines at the top, and the text after them."""
+    text = text.replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text
+    meta = {}
+    for line in text[4:end].splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            meta[key.strip().lower()] = value.strip().strip("\"'")
+    return meta, text[end + 4 :].partition("\n")[2]
 
 
 def _records_from_json(path: Path, text: str) -> list[tuple[str, Any]]:

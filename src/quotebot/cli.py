@@ -94,8 +94,11 @@ def _summarize(report: indexing.Report, index_dir: Path) -> None:
     )
 
 
-def change_index(index_dir: Path, sources: list[Path], *, replace: bool) -> None:
-    """Build (replace=True) or add to (replace=False) the index, and report what happened."""
+def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
+    """Build (replace=True) or add to (replace=False) the index, and report what happened.
+
+    Exit status 0 when any article was indexed, 1 when none was.
+    """
     change = indexing.build if replace else indexing.add
     with _progress("Embedding passages") as progress:
         report = change(index_dir, sources, progress)
@@ -103,31 +106,35 @@ def change_index(index_dir: Path, sources: list[Path], *, replace: bool) -> None
     if not report.indexed:
         raise UserError(
             "nothing was indexed: no readable articles in "
-            + ", ".join(str(s) for s in sources)
-            + " (.txt, .json and .jsonl files are read)"
+            + ", ".join(sources)
+            + " (.txt, .md, .html, .json and .jsonl files and http(s):// URLs are read)"
         )
 
 
 @index_app.command("build")
 def index_build(
     sources: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Argument(
-            help="Files or folders of articles. Defaults to ./articles.", show_default=False
+            help="Files, folders or http(s):// URLs of articles or feeds. Defaults to ./articles.",
+            show_default=False,
         ),
     ] = None,
     index_dir: IndexDir = None,
 ) -> None:
-    """Build the index from scratch from SOURCE files and folders."""
-    change_index(_index_dir(index_dir), sources or [Settings().articles_dir], replace=True)
+    """Build the index from scratch from SOURCE files, folders and URLs."""
+    change_index(_index_dir(index_dir), sources or [str(Settings().articles_dir)], replace=True)
 
 
 @index_app.command("add")
 def index_add(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Files, folders or http(s):// URLs of articles or RSS/Atom feeds."),
+    ],
     index_dir: IndexDir = None,
 ) -> None:
-    """Add articles from SOURCE files and folders; an article with the same id is replaced."""
+    """Add articles from SOURCE files, folders and URLs; an article with the same id is replaced."""
     change_index(_index_dir(index_dir), sources, replace=False)
 
 
@@ -158,7 +165,7 @@ def index_stats(index_dir: IndexDir = None) -> None:
     folder = _index_dir(index_dir)
     index = store.open_index(folder)
     manifest = index.manifest
-    size = sum(f.stat().st_size for f in index.path.iterdir())
+    size = sum(f.stat().st_size for f in index.path.rglob("*") if f.is_file())
     table = Table(show_header=False, box=None)
     for key, value in [
         ("index", str(index.path)),
@@ -243,7 +250,7 @@ def run(index_dir: IndexDir = None) -> None:
     settings = Settings()
     folder = _index_dir(index_dir)
     if _is_stale(folder, settings.articles_dir):
-        change_index(folder, [settings.articles_dir], replace=True)
+        change_index(folder, [str(settings.articles_dir)], replace=True)
     chat(folder)
 
 

@@ -15,3 +15,10 @@ class Settings(BaseSettings):
 
     index_dir: Path = Field(default=Path("index"), validation_alias="QUOTEBOT_INDEX_DIR")
     articles_dir: Path = Field(default=Path("articles"), validation_alias="QUOTEBOT_ARTICLES_DIR")
+
+    # Reading sources (quotebot index build/add, the bot's /add URL).
+    allow_private_urls: bool = Field(default=False, validation_alias="QUOTEBOT_ALLOW_PRIVATE_URLS")
+    fetch_timeout: float = Field(default=15.0, gt=0, validation_alias="QUOTEBOT_FETCH_TIMEOUT")
+    max_download_mb: float = Field(default=10.0, gt=0, validation_alias="QUOTEBOT_MAX_DOWNLOAD_MB")
+    max_file_mb: float = Field(default=20.0, gt=0, validation_alias="QUOTEBOT_MAX_FILE_MB")
+    max_feed_entries: int = Field(default=50, ge=1, validation_alias="QUOTEBOT_MAX_FEED_ENTRIES")

@@ -1,0 +1,98 @@
+"""A real web site on 127.0.0.1 (http.server in a thread) serving pages a test sets up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Response:
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the body is sent
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection does
+
+
+class Website:
+    """The pages served, by path; anything else is a 404."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.pages: dict[str, Response] = {}
+        self.requests: list[str] = []
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def page(
+        self,
+        path: str,
+        body: str | bytes,
+        content_type: str = "text/html; charset=utf-8",
+        **options: object,
+    ) -> str:
+        data = body.encode() if isinstance(body, str) else body
+        self.pages[path] = Response(data, content_type, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def redirect(self, path: str, to: str, status: int = 302) -> str:
+        self.pages[path] = Response(status=status, headers={"Location": to})
+        return self.url(path)
+
+
+def article_html(title: str, *paragraphs: str, published: str = "2024-05-03") -> str:
+    """A news page as sites write them: navigation, the article, a footer."""
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} | Harbour Gazette</title>
+<meta property="og:title" content="{title}">
+<meta property="article:published_time" content="{published}T09:00:00Z">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>{title}</h1>
+{body}
+</article>
+<footer>Copyright Harbour Gazette. All rights reserved.</footer>
+</body></html>"""
+
+
+@contextmanager
+def serve() -> Iterator[Website]:
+    """Serve a Website on a free port of 127.0.0.1 until the block ends."""
+    site: Website
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+            site.requests.append(self.path)
+            response = site.pages.get(self.path, Response(b"not found", "text/plain", 404))
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            for key, value in response.headers.items():
+                self.send_header(key, value)
+            if response.send_length:
+                self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            time.sleep(response.delay)
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(response.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    site = Website(server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
