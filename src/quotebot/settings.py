@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,3 +23,11 @@ class Settings(BaseSettings):
     max_download_mb: float = Field(default=10.0, gt=0, validation_alias="QUOTEBOT_MAX_DOWNLOAD_MB")
     max_file_mb: float = Field(default=20.0, gt=0, validation_alias="QUOTEBOT_MAX_FILE_MB")
     max_feed_entries: int = Field(default=50, ge=1, validation_alias="QUOTEBOT_MAX_FEED_ENTRIES")
+
+    # Embedding (see README, Speed).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx-int8", validation_alias="QUOTEBOT_EMBEDDING_BACKEND"
+    )
+    cache_dir: Path = Field(
+        default=Path("~/.cache/quotebot"), validation_alias="QUOTEBOT_CACHE_DIR"
+    )
