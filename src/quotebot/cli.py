@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from quotebot import indexing, store
+from quotebot import bench, indexing, store
 from quotebot.answer import DEFAULT_K, Answer, Engine
 from quotebot.settings import Settings
 from quotebot.terminal import render_answer
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+app.add_typer(bench.app, name="bench")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -76,22 +76,26 @@ class TorchEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+@cache
 def configured_backend() -> Backend:
-    """The backend named by ``QUOTEBOT_EMBEDDING_BACKEND`` (default ``onnx-int8``)."""
+    """The backend named by ``QUOTEBOT_EMBEDDING_BACKEND`` (default ``onnx-int8``), read once."""
     from quotebot.settings import Settings
 
     return Settings().embedding_backend
 
 
-@cache
 def encoder(backend: Backend | None = None) -> Encoder:
     """The encoder for a backend (default: the configured one), loaded once per process."""
-    backend = backend or configured_backend()
+    return _load_encoder(backend or configured_backend())
+
+
+@cache
+def _load_encoder(backend: Backend) -> Encoder:
     if backend == "torch":
         return TorchEncoder()
     from quotebot.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(model_path(), quantized=backend == "onnx-int8")
+    return OnnxEncoder(model_path(), MODEL_NAME, quantized=backend == "onnx-int8")
 
 
 def encode(

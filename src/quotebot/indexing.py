@@ -21,7 +21,7 @@ from quotebot.passages import Passage, split_passages
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""
 
-EMBED_CHUNK = 64
+EMBED_CHUNK = 256  # passages per encode call; the backend batches them by length
 
 
 @dataclass

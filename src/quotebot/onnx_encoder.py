@@ -35,8 +35,8 @@ def cache_dir() -> Path:
     return Settings().cache_dir.expanduser()
 
 
-def model_file(source: Path, quantized: bool) -> Path:
-    """The cached ONNX file for the model in ``source``, exported (and quantized) if missing.
+def model_file(source: Path, name: str, quantized: bool) -> Path:
+    """The cached ONNX file of the model in ``source``, exported (and quantized) if missing.
 
     The name carries a fingerprint of the weights, the package versions that shape the
     export and :data:`RECIPE`, so an upgrade exports again instead of reusing a stale file.
@@ -49,12 +49,12 @@ def model_file(source: Path, quantized: bool) -> Path:
         folder = Path(tempfile.gettempdir()) / "quotebot-cache"
         log.warning("cannot write %s; exporting the ONNX model to %s", cache_dir(), folder)
         folder.mkdir(parents=True, exist_ok=True)
-    fp32 = folder / f"{source.name}-{fingerprint}-fp32.onnx"
+    fp32 = folder / f"{name}-{fingerprint}-fp32.onnx"
     if not fp32.exists():
         _export(source, fp32)
     if not quantized:
         return fp32
-    int8 = folder / f"{source.name}-{fingerprint}-int8.onnx"
+    int8 = folder / f"{name}-{fingerprint}-int8.onnx"
     if not int8.exists():
         _quantize(fp32, int8)
     return int8
@@ -63,18 +63,19 @@ def model_file(source: Path, quantized: bool) -> Path:
 class OnnxEncoder:
     """Encodes texts with an ONNX Runtime session and the model's own fast tokenizer."""
 
-    def __init__(self, source: Path, *, quantized: bool, threads: int = 0) -> None:
+    def __init__(self, source: Path, name: str, *, quantized: bool, threads: int = 0) -> None:
         """Load (exporting first if needed) the model in ``source``.
 
         Args:
             source: A sentence-transformers model folder (tokenizer.json, config files).
+            name: The model's name, the start of the cached file's name.
             quantized: Use the int8 model instead of float32.
             threads: ONNX Runtime intra-op threads; 0 lets it choose (one per core).
         """
         import onnxruntime
         from tokenizers import Tokenizer
 
-        path = model_file(source, quantized)
+        path = model_file(source, name, quantized)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

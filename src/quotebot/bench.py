@@ -1,0 +1,296 @@
+"""`quotebot bench speed`: how fast indexing and answering are, measured on one set of paragraphs.
+
+Every measurement runs in a fresh Python process, so model loading is counted and peak
+memory is that process's own:
+
+- ``plain``: sentence-transformers loads the model and encodes every passage (the baseline);
+- ``build``: ``quotebot index build`` on the same articles with one embedding backend;
+- ``serve``: opens that index, then times encoding each question alone and answering it
+  (search, fusion, quote choice), and checks the right paragraph is in the top 1 / top 5.
+
+Run it as ``python -m quotebot.bench`` is for those child processes only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+DEV8 = Path("../shared/eval/squad_dev8")
+SAMPLE_QUESTIONS = [
+    {"question": "How far is Agadez from Niamey?"},
+    {"question": "Who is the Kremlin spokesperson?"},
+    {"question": "When was the coup in Niger?"},
+]
+
+
+@dataclass
+class Workload:
+    """The articles (one .jsonl file) and questions a benchmark run uses."""
+
+    articles: Path
+    questions: list[dict[str, Any]]
+    description: str
+
+
+@dataclass
+class Result:
+    """One benchmark run: the machine, the baseline and one row per backend."""
+
+    machine: dict[str, Any]
+    workload: str
+    passages: int
+    plain: dict[str, float]
+    backends: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def machine() -> dict[str, Any]:
+    """The facts that make numbers comparable: CPU, cores, and how loaded the machine is."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 2)}
+
+
+def workload(folder: Path, sample: Path, minimum: int = 200, questions: int = 0) -> Workload:
+    """The dev8 articles and questions when ``folder`` holds them, else the sample repeated.
+
+    Args:
+        folder: A squad_dev8 folder (articles.jsonl, questions.jsonl).
+        sample: The folder of sample articles shipped with quotebot.
+        minimum: How many passages the repeated sample reaches at least.
+        questions: Use only the first N questions (0: all).
+    """
+    from quotebot.articles import read_sources
+    from quotebot.passages import split_passages
+
+    if (folder / "articles.jsonl").exists() and (folder / "questions.jsonl").exists():
+        asked = [json.loads(line) for line in (folder / "questions.jsonl").open() if line.strip()]
+        return Workload(
+            folder / "articles.jsonl", asked[: questions or None], f"{folder} (SQuAD dev8)"
+        )
+    articles = read_sources([sample]).articles
+    per_copy = sum(len(split_passages(a)) for a in articles) or 1
+    copies = -(-minimum // per_copy)
+    out = Path(tempfile.mkdtemp(prefix="quotebot-bench-")) / "articles.jsonl"
+    with out.open("w") as file:
+        for copy in range(copies):
+            for a in articles:
+                record = {"id": f"{a.id}-{copy}", "title": a.title, "paragraphs": a.paragraphs}
+                file.write(json.dumps(record) + "\n")
+    return Workload(out, SAMPLE_QUESTIONS, f"{sample} repeated {copies}x")
+
+
+def run(work: Workload, backends: list[str], progress: Any = None) -> Result:
+    """Run the baseline, then build and serve with each backend, each in its own process."""
+    say = progress or (lambda message: None)
+    result = Result(machine(), work.description, 0, {})
+    say("plain sentence-transformers encode")
+    result.plain = _child("plain", str(work.articles))
+    result.passages = int(result.plain["passages"])
+    with tempfile.TemporaryDirectory(prefix="quotebot-bench-") as tmp:
+        questions = Path(tmp) / "questions.jsonl"
+        questions.write_text("".join(json.dumps(q) + "\n" for q in work.questions))
+        for backend in backends:
+            index_dir = Path(tmp) / backend
+            say(f"{backend}: index build")
+            build = _child("build", str(work.articles), str(index_dir), backend=backend)
+            say(f"{backend}: {len(work.questions)} questions")
+            serve = _child("serve", str(index_dir), str(questions), backend=backend)
+            result.backends[backend] = {
+                "build_passages_per_s": build["passages"] / build["seconds"],
+                "build_vs_plain": result.plain["seconds"] / build["seconds"],
+                "build_peak_mb": build["peak_mb"],
+                **serve,
+            }
+    result.machine["load_1min_after"] = round(os.getloadavg()[0], 2)
+    return result
+
+
+def _child(*args: str, backend: str | None = None) -> dict[str, float]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if backend:
+        env["QUOTEBOT_EMBEDDING_BACKEND"] = backend
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "quotebot.bench", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark step {args[0]} failed:\n{done.stderr[-2000:]}")
+    report: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    report.setdefault("seconds", seconds)
+    return report
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _plain(articles: str) -> dict[str, float]:
+    """The baseline: load sentence-transformers and encode every passage, nothing else."""
+    from sentence_transformers import SentenceTransformer
+
+    from quotebot import embedding
+    from quotebot.articles import read_sources
+    from quotebot.passages import split_passages
+
+    texts = [p.embedding_text for a in read_sources([articles]).articles for p in split_passages(a)]
+    model = SentenceTransformer(str(embedding.model_path()), device="cpu")
+    model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+    return {"passages": len(texts), "peak_mb": _peak_mb()}
+
+
+def _build(articles: str, index_dir: str) -> dict[str, float]:
+    from quotebot import indexing
+
+    report = indexing.build(Path(index_dir), [articles])
+    return {"passages": report.passages, "peak_mb": _peak_mb()}
+
+
+def _serve(index_dir: str, questions: str) -> dict[str, float]:
+    """Time encoding each question alone, then answering it; score the right paragraph."""
+    from quotebot import embedding
+    from quotebot.answer import Engine
+
+    asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
+    engine = Engine(Path(index_dir))
+    engine.answer(asked[0]["question"])  # warm up: open the index, load the model
+    encode, answer = [], []
+    top1 = top5 = scored = 0
+    for q in asked:
+        start = time.perf_counter()
+        embedding.encode([q["question"]])
+        encode.append(time.perf_counter() - start)
+    for q in asked:
+        start = time.perf_counter()
+        result = engine.answer(q["question"])
+        answer.append(time.perf_counter() - start)
+        if "article_id" in q:
+            found = [(h.passage.article_id, h.passage.paragraph) for h in result.passages]
+            truth = (q["article_id"], q["paragraph_index"])
+            scored += 1
+            top1 += found[:1] == [truth]
+            top5 += truth in found[:5]
+    ms = 1000 * np.array(answer)
+    report = {
+        "questions": len(asked),
+        "encode_ms": 1000 * float(np.mean(encode)),
+        "answer_ms": float(ms.mean()),
+        "answer_vs_encode": float(np.mean(answer) / np.mean(encode)),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "serve_peak_mb": _peak_mb(),
+    }
+    if scored:
+        report |= {"top1": top1 / scored, "top5": top5 / scored}
+    return report
+
+
+def table(result: Result) -> Any:
+    """The result as a rich table, one column per backend, the baseline in the caption."""
+    from rich.table import Table
+
+    rows = [
+        ("index build, passages/s", "build_passages_per_s", "{:.1f}"),
+        ("build vs plain encode", "build_vs_plain", "{:.2f}x"),
+        ("build peak memory, MB", "build_peak_mb", "{:.0f}"),
+        ("encode one question alone, ms", "encode_ms", "{:.1f}"),
+        ("answer one question in a batch, ms", "answer_ms", "{:.1f}"),
+        ("answer / encode alone", "answer_vs_encode", "{:.2f}x"),
+        ("single question p50, ms", "p50_ms", "{:.1f}"),
+        ("single question p95, ms", "p95_ms", "{:.1f}"),
+        ("serving peak memory, MB", "serve_peak_mb", "{:.0f}"),
+        ("paragraph top-1", "top1", "{:.3f}"),
+        ("paragraph top-5", "top5", "{:.3f}"),
+    ]
+    plain = result.plain
+    table = Table(
+        title=f"{result.passages} passages from {result.workload}",
+        caption=(
+            f"plain sentence-transformers encode (model load included): "
+            f"{plain['passages'] / plain['seconds']:.1f} passages/s, "
+            f"peak {plain['peak_mb']:.0f} MB. Machine: {result.machine['cpu']}, "
+            f"{result.machine['cores']} cores, load {result.machine['load_1min']} before, "
+            f"{result.machine['load_1min_after']} after."
+        ),
+    )
+    table.add_column("")
+    for backend in result.backends:
+        table.add_column(backend, justify="right")
+    for label, key, form in rows:
+        values = [result.backends[b].get(key) for b in result.backends]
+        if any(v is not None for v in values):
+            table.add_row(label, *("-" if v is None else form.format(v) for v in values))
+    return table
+
+
+app = typer.Typer(help="Measure speed and scale (README, Benchmarks).", no_args_is_help=True)
+
+
+@app.command()
+def speed(
+    backend: Annotated[
+        list[str] | None,
+        typer.Option(help="Embedding backend to measure (repeat). Default: all three."),
+    ] = None,
+    data: Annotated[
+        Path, typer.Option(help="A squad_dev8 folder; without one the sample is repeated.")
+    ] = DEV8,
+    questions: Annotated[int, typer.Option(help="Ask only the first N questions (0: all).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Index build and question speed of each backend against plain sentence-transformers."""
+    from quotebot.embedding import BACKENDS
+    from quotebot.settings import Settings
+
+    chosen = backend or list(BACKENDS)
+    unknown = [b for b in chosen if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"unknown backend {unknown[0]}; choose from {', '.join(BACKENDS)}")
+    err = Console(stderr=True)
+    work = workload(data, Settings().articles_dir, questions=questions)
+    with err.status("benchmarking") as status:
+        result = run(work, chosen, lambda message: status.update(f"benchmarking: {message}"))
+    if as_json:
+        typer.echo(json.dumps(asdict(result), indent=2))
+    else:
+        Console().print(table(result))
+
+
+def main(argv: list[str]) -> None:
+    """The child processes: ``plain ARTICLES``, ``build ARTICLES DIR``, ``serve DIR QUESTIONS``."""
+    steps: dict[str, Callable[..., dict[str, float]]] = {
+        "plain": _plain,
+        "build": _build,
+        "serve": _serve,
+    }
+    step, *args = argv
+    print(json.dumps(steps[step](*args)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
