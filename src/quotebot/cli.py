@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -246,19 +247,46 @@ def _is_stale(index_dir: Path, articles_dir: Path) -> bool:
 
 
 @app.command()
+def bot(index_dir: IndexDir = None) -> None:
+    """Run the Telegram bot (long polling) until stopped; see bot/README.md."""
+    from quotebot.telegram import BotConfigError, run_bot
+
+    settings = Settings()
+    folder = _index_dir(index_dir)
+    try:
+        Engine(folder).index  # noqa: B018  (fail early when there is no index)
+        run_bot(settings, folder)
+    except BotConfigError as error:
+        raise UserError(str(error)) from error
+
+
+@app.command()
 def run(index_dir: IndexDir = None) -> None:
     """Build the index from ./articles if needed, then run the bot (token set) or the chat."""
     settings = Settings()
     folder = _index_dir(index_dir)
     if _is_stale(folder, settings.articles_dir):
         change_index(folder, [str(settings.articles_dir)], replace=True)
-    chat(folder)
+    if settings.telegram_bot_token is not None:
+        bot(folder)
+    else:
+        chat(folder)
+
+
+def _setting_problem(error: ValidationError) -> str:
+    """One line naming the setting that is wrong (from the environment or .env) and why."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "a setting"
+    return f"{name} is not valid: {first['msg']} (check the environment and .env)"
 
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit status 1."""
     try:
         app()
+    except ValidationError as error:  # a ValueError too: first
+        _say("error:", "red", _setting_problem(error))
+        sys.exit(1)
     except (UserError, store.StoreError, ValueError) as error:
         _say("error:", "red", str(error))
         sys.exit(1)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Ids = Annotated[frozenset[int], NoDecode]
+"""Comma-separated Telegram user or chat ids, e.g. ``12345,-1001234567890``."""
 
 
 class Settings(BaseSettings):
@@ -31,3 +34,44 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path("~/.cache/quotebot"), validation_alias="QUOTEBOT_CACHE_DIR"
     )
+
+    # The Telegram bot (quotebot.telegram).
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    telegram_api_file_url: str | None = Field(
+        default=None, validation_alias="TELEGRAM_API_FILE_URL"
+    )
+    admin_user_ids: Ids = Field(default=frozenset(), validation_alias="ADMIN_USER_IDS")
+    allowed_chat_ids: Ids = Field(default=frozenset(), validation_alias="ALLOWED_CHAT_IDS")
+    questions_per_minute: int = Field(
+        default=10, ge=0, validation_alias="QUOTEBOT_QUESTIONS_PER_MINUTE"
+    )
+
+    @field_validator("telegram_bot_token", "telegram_api_file_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_base_url", mode="before")
+    @classmethod
+    def _empty_is_telegram(cls, value: Any) -> Any:
+        return (
+            "https://api.telegram.org/bot"
+            if isinstance(value, str) and not value.strip()
+            else value
+        )
+
+    @field_validator("admin_user_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(part) for part in parts if part)
+            except ValueError:
+                raise ValueError(f"expected comma-separated numeric ids, got {value!r}") from None
+        return value

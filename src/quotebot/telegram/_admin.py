@@ -1,0 +1,164 @@
+"""Admins add and remove articles from the chat: documents, /add URL, /remove ID."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from quotebot import indexing, store
+from quotebot.telegram._addressing import is_addressed
+from quotebot.telegram._formatting import Block, Run, text_blocks
+from quotebot.telegram._replies import reply, typing
+from quotebot.telegram._state import BotState, state_of
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""The Bot API serves files up to 20 MB to bots."""
+ONLY_ADMINS = "Thanks! Only the bot's admins can add articles, so nothing was indexed."
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def _admin(update: Update, state: BotState) -> bool:
+    user = update.effective_user
+    return state.is_admin(user.id if user else None)
+
+
+def _safe_name(name: str | None) -> str:
+    """A file name that keeps the upload's name and suffix but cannot leave its folder."""
+    base = _UNSAFE.sub("_", Path(name or "").name).strip("._")
+    return base or "upload.txt"
+
+
+async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A document: from an admin, index it at once; from anyone else, decline politely.
+
+    In groups, only documents meant for the bot (a reply to it, a mention in the caption)
+    get a refusal; an admin's document is indexed.
+    """
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    state = state_of(context)
+    private = message.chat.type == ChatType.PRIVATE
+    if not _admin(update, state):
+        if private or is_addressed(message, context.bot):
+            await reply(message, text_blocks(ONLY_ADMINS))
+        return
+    document = message.document
+    name = _safe_name(document.file_name)
+    if document.file_size and document.file_size > MAX_DOWNLOAD:
+        size = document.file_size / 1e6
+        await reply(
+            message, text_blocks(f"{name} is too large ({size:.1f} MB); the limit is 20 MB.")
+        )
+        return
+    async with typing(context.bot, message):
+        with tempfile.TemporaryDirectory(prefix="quotebot-upload-") as folder:
+            path = Path(folder) / name
+            telegram_file = await context.bot.get_file(document.file_id)
+            await telegram_file.download_to_drive(path)
+            blocks = await _add(state, [path], folder)
+    await reply(message, blocks)
+
+
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add URL (admins): fetch an article from the web and index it."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    if not _admin(update, state):
+        await reply(message, text_blocks("Only the bot's admins can add articles."))
+        return
+    urls = [arg for arg in context.args or [] if arg.strip()]
+    if not urls:
+        await reply(message, text_blocks("Usage: /add URL (the address of an article or feed)"))
+        return
+    async with typing(context.bot, message):
+        blocks = await _add(state, urls, None)
+    await reply(message, blocks)
+
+
+async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove ID (admins): remove articles by id (as /sources shows them)."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    if not _admin(update, state):
+        await reply(message, text_blocks("Only the bot's admins can remove articles."))
+        return
+    ids = [arg for arg in context.args or [] if arg.strip()]
+    if not ids:
+        await reply(message, text_blocks("Usage: /remove ID (the ids /sources shows)"))
+        return
+    async with state.write_lock:
+        try:
+            report = await asyncio.to_thread(indexing.remove, state.index_dir, ids)
+        except store.StoreError as error:
+            await reply(message, text_blocks(f"Nothing was removed: {error}"))
+            return
+    lines = [f"Removed {article_id}." for article_id in report.removed]
+    lines += [str(problem) for problem in report.skipped]
+    lines.append(_holds(report))
+    await reply(message, text_blocks(*lines))
+
+
+async def _add(state: BotState, sources: Sequence[str | Path], folder: str | None) -> list[Block]:
+    """Index sources (one writer at a time) and describe what happened."""
+    async with state.write_lock:
+        try:
+            report = await asyncio.to_thread(indexing.add, state.index_dir, sources)
+        except (store.StoreError, OSError, ValueError) as error:
+            log.error("indexing failed: %s", error)
+            return text_blocks(f"Nothing was indexed: {_clean(str(error), folder)}")
+    return _describe(report, state, folder)
+
+
+def _clean(text: str, folder: str | None) -> str:
+    """A message without the temporary folder the upload was saved in."""
+    return text.replace(folder.rstrip("/") + "/", "") if folder else text
+
+
+def _describe(report: indexing.Report, state: BotState, folder: str | None) -> list[Block]:
+    reasons = [_clean(str(problem), folder) for problem in report.skipped]
+    if not report.indexed:
+        why = "; ".join(reasons) or "no articles found in it"
+        return text_blocks(f"Nothing was indexed: {why}. The index is as it was.")
+    info = {article.id: article for article in state.engine.index.articles()}
+    blocks: list[Block] = []
+    for label, ids in [
+        ("Added", report.added),
+        ("Updated", report.updated),
+        ("Already indexed, unchanged", report.unchanged),
+    ]:
+        for article_id in ids:
+            article = info.get(article_id)
+            title = article.title if article else article_id
+            count = article.paragraphs if article else 0
+            blocks.append(
+                Block(
+                    (
+                        Run(f"{label}: "),
+                        Run(title, bold=True, link=article.url if article else None),
+                        Run(f" — {count} paragraph{'s' if count != 1 else ''}, id "),
+                        Run(article_id, code=True),
+                    )
+                )
+            )
+    blocks += text_blocks(*(f"Skipped {reason}" for reason in reasons))
+    blocks += text_blocks(_holds(report))
+    return blocks
+
+
+def _holds(report: indexing.Report) -> str:
+    return f"The index now holds {report.articles} articles ({report.passages} passages)."

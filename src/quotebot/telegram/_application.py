@@ -1,0 +1,239 @@
+"""The python-telegram-bot Application: settings in, handlers wired, long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from quotebot.answer import Engine
+from quotebot.settings import Settings
+from quotebot.telegram import _admin, _questions
+from quotebot.telegram._addressing import ADDRESSED
+from quotebot.telegram._formatting import text_blocks
+from quotebot.telegram._replies import reply
+from quotebot.telegram._state import STATE_KEY, BotState, QuestionLimiter, state_of
+from quotebot.telegram._updates import UpdatesRequest
+from telegram import Bot, BotCommand, Message, Update
+
+log = logging.getLogger("quotebot.telegram")
+
+COMMANDS = [
+    BotCommand("start", "What I do and how to ask"),
+    BotCommand("help", "How to ask, in private and in groups"),
+    BotCommand("ask", "Ask a question: /ask how far is …?"),
+    BotCommand("sources", "The articles I quote from"),
+]
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+SORRY = "Sorry, something went wrong while answering. Please try again."
+
+
+class BotConfigError(Exception):
+    """A setting the bot cannot start with; the message names it and says what to do."""
+
+
+def bot_token(settings: Settings) -> str:
+    """The bot token from the settings, checked for its shape.
+
+    Raises:
+        BotConfigError: the token is missing or malformed.
+    """
+    secret = settings.telegram_bot_token
+    if secret is None:
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN is not set; create a bot with @BotFather and put its token "
+            "in .env (see bot/README.md)"
+        )
+    token = secret.get_secret_value().strip()
+    if not _TOKEN.match(token):
+        raise BotConfigError(
+            "TELEGRAM_BOT_TOKEN is malformed; it looks like 123456789:AAH…, "
+            "copy it again from @BotFather"
+        )
+    return token
+
+
+def api_urls(settings: Settings) -> tuple[str, str]:
+    """The Bot API and file URLs (each completed with the token by python-telegram-bot).
+
+    A bare server address gets Telegram's ``/bot`` and ``/file/bot`` paths; without a file
+    URL, files come from the same server as the API.
+    """
+    base = settings.telegram_api_base_url.strip()
+    if urlsplit(base).path in ("", "/"):
+        base = base.rstrip("/") + "/bot"
+    files = (settings.telegram_api_file_url or "").strip()
+    if not files:
+        files = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+    elif urlsplit(files).path in ("", "/"):
+        files = files.rstrip("/") + "/file/bot"
+    return base, files
+
+
+def build_application(settings: Settings, index_dir: Path | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot's Application with every handler, answering from the index in ``index_dir``.
+
+    Args:
+        settings: The token, API URLs, admins, allowed chats and limits.
+        index_dir: The index folder. Defaults to ``settings.index_dir``.
+
+    Raises:
+        BotConfigError: the token is missing or malformed.
+    """
+    base_url, file_url = api_urls(settings)
+    application = (
+        Application.builder()
+        .token(bot_token(settings))
+        .base_url(base_url)
+        .base_file_url(file_url)
+        .get_updates_request(UpdatesRequest())
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_register_commands)
+        .build()
+    )
+    folder = index_dir or settings.index_dir
+    application.bot_data[STATE_KEY] = BotState(
+        settings=settings,
+        index_dir=folder,
+        engine=Engine(folder),
+        limiter=QuestionLimiter(settings.questions_per_minute),
+    )
+    _add_handlers(application)
+    return application
+
+
+def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    new = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE & new
+    groups = filters.ChatType.GROUPS & new
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(TypeHandler(Update, _only_allowed_chats), group=-1)
+    application.add_handlers(
+        [
+            CommandHandler(["start", "help"], _questions.help_command, filters=new),
+            CommandHandler("sources", _questions.sources_command, filters=new),
+            CommandHandler("ask", _questions.ask_command, filters=new),
+            CommandHandler("add", _admin.add_command, filters=new),
+            CommandHandler("remove", _admin.remove_command, filters=new),
+            MessageHandler(private & text, _questions.ask),
+            MessageHandler(groups & text & ADDRESSED, _questions.ask),
+            MessageHandler(filters.Document.ALL & new, _admin.receive_document),
+            MessageHandler(private & ~filters.StatusUpdate.ALL, _questions.not_a_question),
+            CallbackQueryHandler(_questions.more_sources, pattern=f"^{_questions.MORE}"),
+            CallbackQueryHandler(_questions.expired_button),
+        ]
+    )
+    application.add_error_handler(on_error)
+
+
+async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    await application.bot.set_my_commands(COMMANDS)
+    log.info("answering as @%s", application.bot.username)
+
+
+async def _only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop updates from chats not in ALLOWED_CHAT_IDS (when it is set)."""
+    allowed = state_of(context).settings.allowed_chat_ids
+    chat = update.effective_chat
+    if not allowed or (chat is not None and chat.id in allowed):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    log.info("ignoring an update from chat %s (not in ALLOWED_CHAT_IDS)", chat.id if chat else "?")
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any failure (the log never shows the token) and tell the asker; keep serving."""
+    error = context.error
+    if isinstance(error, NetworkError) and update is None:
+        log.warning("network trouble talking to Telegram (will retry): %s", error)
+        return
+    where = f"update {update.update_id}" if isinstance(update, Update) else "the bot"
+    log.error("failed while handling %s", where, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(SORRY)
+        elif isinstance(update.effective_message, Message):
+            await reply(update.effective_message, text_blocks(SORRY))
+    except TelegramError as second:
+        log.warning("could not tell the user about the failure: %s", second)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter that replaces secrets (the bot token) wherever they appear."""
+
+    def __init__(self, secrets: Sequence[str], fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<TELEGRAM_BOT_TOKEN>")
+        return text
+
+
+def configure_logging(token: str, level: int = logging.INFO) -> None:
+    """Log to stderr with the token redacted; keep httpx from logging request URLs."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter([token], "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_bot(settings: Settings, index_dir: Path | None = None) -> None:
+    """Run the bot with long polling until stopped (Ctrl-C, SIGTERM).
+
+    Raises:
+        BotConfigError: the token is missing, malformed or refused, or the Bot API server
+            cannot be reached at start.
+    """
+    token = bot_token(settings)
+    configure_logging(token)
+    asyncio.run(_check_token(settings, token))
+    application = build_application(settings, index_dir)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+
+
+async def _check_token(settings: Settings, token: str) -> None:
+    """Ask the Bot API who we are, to turn a refused token or no connection into one line."""
+    base_url, file_url = api_urls(settings)
+    try:
+        async with Bot(token, base_url=base_url, base_file_url=file_url):
+            pass
+    except InvalidToken as error:
+        raise BotConfigError(
+            "Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized); copy the token again from "
+            "@BotFather"
+        ) from error
+    except TelegramError as error:
+        reason = str(error).replace(token, "<TELEGRAM_BOT_TOKEN>")
+        raise BotConfigError(
+            f"cannot reach the Telegram Bot API at {base_url} ({reason}); "
+            "check the network or TELEGRAM_API_BASE_URL"
+        ) from error

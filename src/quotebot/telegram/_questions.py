@@ -1,0 +1,208 @@
+"""Answering questions, the "More sources" button, and the help commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from quotebot import store
+from quotebot.telegram._addressing import question_of
+from quotebot.telegram._formatting import (
+    Block,
+    Run,
+    answer_blocks,
+    passage_blocks,
+    source_blocks,
+    text_blocks,
+)
+from quotebot.telegram._replies import reply, typing
+from quotebot.telegram._state import BotState, state_of
+
+log = logging.getLogger(__name__)
+
+MORE = "more:"
+"""Callback data of the "More sources" button: ``more:<first passage to show>``."""
+PAGE = 4
+EXPIRED = "This button has expired. Please ask the question again."
+UNAVAILABLE = "My articles are not available right now; please try again in a moment."
+
+
+def _help_text(username: str, admin: bool) -> list[str]:
+    lines = [
+        "I answer questions about my news articles by quoting them, with the source.",
+        "In a private chat, just send me your question.",
+        f"In a group, write /ask followed by your question (or /ask@{username} …), "
+        f"mention @{username} in your question, or reply to one of my messages.",
+        "/sources lists the articles I know.",
+    ]
+    if admin:
+        lines.append(
+            "Admin: send me an article as a file (.txt, .md, .json or .jsonl) to add it; "
+            "/add URL adds an article from the web; /remove ID removes one."
+        )
+    return lines
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: how to ask, in private and in groups."""
+    message = update.effective_message
+    if message is None:
+        return
+    user = update.effective_user
+    admin = state_of(context).is_admin(user.id if user else None)
+    await reply(message, text_blocks(*_help_text(context.bot.username, admin)))
+
+
+async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: the indexed articles, with titles, links and ids."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    try:
+        articles = await asyncio.to_thread(lambda: state.engine.index.articles())
+    except store.StoreError as error:
+        log.error("no usable index: %s", error)
+        await reply(message, text_blocks(UNAVAILABLE))
+        return
+    if not articles:
+        await reply(message, text_blocks("No articles are indexed yet."))
+        return
+    header = Block((Run(f"I know {len(articles)} article{'s' if len(articles) != 1 else ''}:"),))
+    await reply(message, [header, *source_blocks(articles)])
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask QUESTION (also /ask@thisbot); /ask alone gets a usage hint."""
+    await ask(update, context)
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the question a message asks, as a reply to it."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = question_of(message, context.bot)
+    if not question:
+        await reply(message, text_blocks(_usage(message, context.bot.username)))
+        return
+    state = state_of(context)
+    user = update.effective_user
+    allowed, wait, tell = state.limiter.allow(user.id if user else message.chat_id)
+    if not allowed:
+        if tell:
+            note = (
+                f"You're asking faster than I can keep up with (up to "
+                f"{state.limiter.per_minute} questions a minute). "
+                f"Please ask again in {math.ceil(wait)} seconds."
+            )
+            await reply(message, text_blocks(note))
+        return
+    async with typing(context.bot, message):
+        try:
+            result = await asyncio.to_thread(state.engine.answer, question)
+        except store.StoreError as error:
+            log.error("no usable index: %s", error)
+            await reply(message, text_blocks(UNAVAILABLE))
+            return
+    markup = _more_button(1) if result.found and len(result.passages) > 1 else None
+    sent = await reply(message, answer_blocks(result), markup)
+    if markup:
+        state.remember(sent[-1].chat_id, sent[-1].message_id, question)
+
+
+def _usage(message: Message, username: str) -> str:
+    if message.chat.type == ChatType.PRIVATE:
+        return "Send me a question about my articles, e.g. /ask who said what?"
+    return f"Ask me like this: /ask@{username} your question"
+
+
+def _more_button(start: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("More sources", callback_data=f"{MORE}{start}")]]
+    )
+
+
+def _question_behind(
+    message: MaybeInaccessibleMessage | None, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[str, Message] | None:
+    """The question an answer message answers, and the message that asked it (or the answer)."""
+    if not isinstance(message, Message):
+        return None
+    asked = message.reply_to_message
+    if asked is not None and asked.from_user and asked.from_user.id == context.bot.id:
+        asked = None
+    remembered = state_of(context).questions.get((message.chat_id, message.message_id))
+    question = remembered or (question_of(asked, context.bot) if asked is not None else "")
+    if not question:
+        return None
+    return question, asked or message
+
+
+async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "More sources" button: the next passages, with title, paragraph and a short quote."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        start = max(1, int((query.data or "")[len(MORE) :]))
+    except ValueError:
+        start = 0
+    found = _question_behind(query.message, context) if start else None
+    if found is None:
+        await query.answer(EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    question, asked = found
+    state = state_of(context)
+    result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
+    hits = result.passages[start : start + PAGE]
+    if not hits:
+        await reply(asked, text_blocks("There are no more sources for this question."))
+        return
+    more = start + PAGE < len(result.passages)
+    markup = _more_button(start + PAGE) if more else None
+    header = Block(
+        (Run("More sources for: "), Run(question, italic=True)),
+    )
+    sent = await reply(asked, [header, *passage_blocks(hits, start + 1)], markup)
+    if more:
+        _remember(state, sent[-1], question)
+    await _drop_button(query.message)
+
+
+def _remember(state: BotState, message: Message, question: str) -> None:
+    state.remember(message.chat_id, message.message_id, question)
+
+
+async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
+    """Take the pressed button off its message, so it is not pressed twice."""
+    if isinstance(message, Message) and message.reply_markup:
+        try:
+            await message.edit_reply_markup(None)
+        except Exception as error:  # noqa: BLE001 (cosmetic: the sources were already sent)
+            log.info("could not remove the button: %s", error)
+
+
+async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button press: answered, and said to have expired."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(EXPIRED, show_alert=True)
+
+
+async def not_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Something in a private chat that is not a text question (a sticker, an unknown command)."""
+    message = update.effective_message
+    if message is not None:
+        await reply(message, text_blocks("Send me your question as text, or see /help."))

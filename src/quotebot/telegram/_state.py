@@ -1,0 +1,80 @@
+"""What the bot keeps while it runs: the engine, the settings, per-user limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram.ext import ContextTypes
+
+from quotebot.answer import Engine
+from quotebot.settings import Settings
+
+REMEMBERED_QUESTIONS = 2000
+WINDOW_SECONDS = 60.0
+
+
+class QuestionLimiter:
+    """At most ``per_minute`` questions per user in any 60 seconds (0: no limit)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._asked: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def allow(self, user_id: int) -> tuple[bool, float, bool]:
+        """Record a question; return (allowed, seconds to wait, whether to tell the user).
+
+        The user is told once per full window; further questions in it are dropped quietly.
+        """
+        if self.per_minute <= 0:
+            return True, 0.0, False
+        now = self._clock()
+        asked = self._asked.setdefault(user_id, deque())
+        while asked and now - asked[0] >= WINDOW_SECONDS:
+            asked.popleft()
+        if len(asked) < self.per_minute:
+            asked.append(now)
+            self._warned.pop(user_id, None)
+            return True, 0.0, False
+        wait = WINDOW_SECONDS - (now - asked[0])
+        tell = user_id not in self._warned
+        self._warned[user_id] = now
+        return False, wait, tell
+
+
+@dataclass
+class BotState:
+    """Everything the handlers share, kept in ``application.bot_data``."""
+
+    settings: Settings
+    index_dir: Path
+    engine: Engine
+    limiter: QuestionLimiter
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # (chat id, answer message id) -> question, for "More sources" when the reply is not at hand
+    questions: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
+
+    def remember(self, chat_id: int, message_id: int, question: str) -> None:
+        """Remember which question an answer message answers."""
+        self.questions[(chat_id, message_id)] = question
+        while len(self.questions) > REMEMBERED_QUESTIONS:
+            self.questions.popitem(last=False)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admin_user_ids
+
+
+STATE_KEY = "quotebot"
+
+
+def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    """The bot's shared state."""
+    state = context.bot_data[STATE_KEY]
+    assert isinstance(state, BotState)
+    return state

@@ -1,0 +1,163 @@
+"""Admins add and remove articles from the chat; everyone else is told politely."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.auxil.fake_telegram import FakeTelegram
+from tests.telegram.conftest import ADMIN
+
+from quotebot import store
+
+pytestmark = pytest.mark.usefixtures("bot")
+
+FERRY = """Harbour timetable changes for the winter
+
+The ferry to Oban now leaves Craignure at seven minutes past noon, the harbour master said.
+
+Winter storms closed the pier at Tobermory for three days in January.
+"""
+
+
+def admin_chat(fake: FakeTelegram) -> tuple[dict[str, Any], dict[str, Any]]:
+    user = fake.user(ADMIN, "Ada")
+    return fake.private_chat(user), user
+
+
+def article_ids(index_dir: Path) -> list[str]:
+    return [article.id for article in store.open_index(index_dir).articles()]
+
+
+def test_admin_upload_is_indexed_and_answers_the_next_question(
+    fake: FakeTelegram, bot_index: Path
+) -> None:
+    chat, admin = admin_chat(fake)
+    upload = fake.document(chat, admin, "winter-ferries.txt", FERRY.encode())
+    report = fake.replies_to(upload)[0].result["text"]
+    assert "Harbour timetable changes for the winter" in report
+    assert "2 paragraphs" in report and "winter-ferries" in report
+    assert "winter-ferries" in article_ids(bot_index)
+    question = fake.message(chat, admin, "When does the ferry to Oban leave Craignure?")
+    answer = fake.replies_to(question)[0].result["text"]
+    assert "seven minutes past noon" in answer and "paragraph 1" in answer
+
+
+def test_admin_json_upload_names_every_article(fake: FakeTelegram, bot_index: Path) -> None:
+    chat, admin = admin_chat(fake)
+    records = [
+        {"id": "orchard-1", "title": "Cider orchards <bloom> early", "text": "Apples & pears."},
+        {"id": "orchard-2", "title": "Bees return", "paragraphs": ["Hives doubled.", "Honey."]},
+    ]
+    upload = fake.document(
+        chat, admin, "orchards.jsonl", "\n".join(map(json.dumps, records)).encode()
+    )
+    reply = fake.replies_to(upload)[0]
+    assert reply.params["parse_mode"] == "HTML" and "&lt;bloom&gt;" in reply.params["text"]
+    assert "Cider orchards <bloom> early" in reply.result["text"]
+    assert "1 paragraph," in reply.result["text"] and "2 paragraphs" in reply.result["text"]
+    assert {"orchard-1", "orchard-2"} <= set(article_ids(bot_index))
+
+
+def test_non_admin_upload_is_declined_and_not_indexed(
+    fake: FakeTelegram, uid: int, bot_index: Path
+) -> None:
+    user = fake.user(uid)
+    before = article_ids(bot_index)
+    upload = fake.document(fake.private_chat(user), user, "mine.txt", FERRY.encode())
+    reply = fake.replies_to(upload)[0].result["text"]
+    assert "Only the bot's admins can add articles" in reply
+    assert article_ids(bot_index) == before
+    file_id = upload["document"]["file_id"]
+    assert not [c for c in fake.calls_to("getFile") if c.params["file_id"] == file_id]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"   \n", "the file is empty"),
+        ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, "binary"),
+        ("broken.json", b"{not json", "malformed JSON"),
+        ("slides.pdf", b"%PDF-1.4 ...", "unsupported file type"),
+    ],
+)
+def test_unreadable_upload_gets_a_clear_reply_and_changes_nothing(
+    fake: FakeTelegram, bot_index: Path, name: str, content: bytes, reason: str
+) -> None:
+    chat, admin = admin_chat(fake)
+    version = store.current_version(bot_index)
+    upload = fake.document(chat, admin, name, content)
+    reply = fake.replies_to(upload)[0].result["text"]
+    assert reply.startswith("Nothing was indexed") and name in reply and reason in reply
+    assert "/tmp" not in reply and store.current_version(bot_index) == version
+
+
+def test_remove_by_id_for_admins_only(fake: FakeTelegram, uid: int, bot_index: Path) -> None:
+    chat, admin = admin_chat(fake)
+    upload = fake.document(chat, admin, "to-remove.txt", b"Short-lived\n\nA note on gulls.\n")
+    fake.replies_to(upload)
+    user = fake.user(uid)
+    refused = fake.message(fake.private_chat(user), user, "/remove to-remove")
+    assert "Only the bot's admins" in fake.replies_to(refused)[0].result["text"]
+    assert "to-remove" in article_ids(bot_index)
+    removed = fake.message(chat, admin, "/remove to-remove")
+    assert "Removed to-remove" in fake.replies_to(removed)[0].result["text"]
+    assert "to-remove" not in article_ids(bot_index)
+    missing = fake.message(chat, admin, "/remove no-such-article")
+    assert "no such article" in fake.replies_to(missing)[0].result["text"]
+
+
+def test_a_long_answer_is_split_into_messages_that_fit(fake: FakeTelegram) -> None:
+    chat, admin = admin_chat(fake)
+    clauses = ", ".join(
+        f"pier {n} of the Caledonian canal holds {n * 3} barges" for n in range(140)
+    )
+    text = f"Canal barge census\n\nThe census found that {clauses}, and the lock keeper smiled.\n"
+    assert len(text) > 6000
+    fake.replies_to(fake.document(chat, admin, "barges.txt", text.encode()))
+    question = fake.message(chat, admin, "How many barges does the Caledonian canal hold?")
+    parts = fake.replies_to(question, count=2)
+    assert all(part.ok and len(part.result["text"]) <= 4096 for part in parts)
+    shown = "".join(part.result["text"] for part in parts)
+    assert "pier 139 of the Caledonian canal holds 417 barges" in shown
+
+
+@pytest.fixture
+def article_site() -> Iterator[str]:
+    """A local web server with one news article page."""
+    page = (
+        b"<html><head><title>Lighthouse keepers return</title></head><body><article>"
+        b"<h1>Lighthouse keepers return</h1><p>The Ardnamurchan lighthouse will be staffed "
+        b"again from March, the trust said on Monday.</p><p>Two keepers were hired.</p>"
+        b"</article></body></html>"
+    )
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
+    server.shutdown()
+
+
+def test_add_url_for_admins(fake: FakeTelegram, article_site: str) -> None:
+    chat, admin = admin_chat(fake)
+    command = fake.message(chat, admin, f"/add {article_site}")
+    reply = fake.replies_to(command)[0].result["text"]
+    if "no such file or folder" in reply:
+        pytest.skip("quotebot.articles does not read URLs yet")
+    assert "Lighthouse keepers return" in reply

@@ -1,0 +1,88 @@
+"""The "More sources" button: next passages, every press answered, and after a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+from tests.auxil.bot_runner import running_bot, settings_for
+from tests.auxil.fake_telegram import Call, FakeTelegram
+
+AGADEZ = "How far is Agadez from Niamey?"
+
+
+def ask(fake: FakeTelegram, uid: int) -> tuple[dict[str, Any], dict[str, Any], Call]:
+    user = fake.user(uid)
+    question = fake.message(fake.private_chat(user), user, AGADEZ)
+    answer = fake.replies_to(question)[0]
+    return user, fake.stored(answer), answer
+
+
+def button_data(call: Call) -> str:
+    return str(call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+
+
+def press_and_wait(fake: FakeTelegram, user: dict[str, Any], message: dict[str, Any]) -> Call:
+    """Press the message's button; return the answerCallbackQuery call."""
+    data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    query_id = fake.press(user, message, data)
+    return fake.wait_for(
+        "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query_id
+    )[0]
+
+
+def sources_in(fake: FakeTelegram, chat_id: int) -> Call:
+    """Wait for the "More sources" message in the chat."""
+    return fake.wait_for(
+        "sendMessage",
+        lambda c: c.ok and c.params["chat_id"] == chat_id and "More sources" in c.result["text"],
+    )[0]
+
+
+def test_more_sources_lists_the_next_passages(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+) -> None:
+    user, answer, call = ask(fake, uid)
+    assert call.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "More sources"
+    assert len(button_data(call).encode()) <= 64
+    pressed = press_and_wait(fake, user, answer)
+    assert "text" not in pressed.params or "expired" not in pressed.params["text"]
+    sources = sources_in(fake, uid)
+    shown = sources.result["text"]
+    assert "2. " in shown and "paragraph" in shown and "5. " in shown
+    assert "Russian forces positioning to take over U.S. Military base" in shown
+
+
+def test_the_button_still_works_after_a_restart(uid: int, bot_index: Path) -> None:
+    with FakeTelegram() as fake:  # its own server: no other bot polls it
+        with running_bot(settings_for(fake, bot_index), fake):
+            user, answer, _ = ask(fake, uid)
+        with running_bot(settings_for(fake, bot_index), fake):
+            press_and_wait(fake, user, answer)
+            assert "paragraph" in sources_in(fake, uid).result["text"]
+
+
+def test_an_unknown_or_orphaned_button_is_answered_as_expired(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+) -> None:
+    user = fake.user(uid)
+    lonely = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": fake.private_chat(user),
+        "from": fake.bot,
+        "text": "an answer whose question is gone",
+    }
+    too_old = {**lonely, "date": 0}  # how Telegram sends a message the bot can no longer see
+    for message, data in [(lonely, "more:1"), (too_old, "more:1"), (lonely, "something-else")]:
+        query_id = fake.press(user, message, data)
+        pressed = fake.wait_for(
+            "answerCallbackQuery", lambda c, q=query_id: c.params["callback_query_id"] == q
+        )[0]
+        assert "expired" in pressed.params["text"]

@@ -1,0 +1,84 @@
+"""`quotebot run` / `quotebot bot` as a user starts them, in a subprocess, against the fake."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.auxil.cli import ROOT, quotebot
+from tests.auxil.fake_telegram import FakeTelegram
+from tests.conftest import ARTICLES
+
+
+def bot_env(fake: FakeTelegram, index_dir: Path, token: str | None = None) -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": fake.token if token is None else token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "QUOTEBOT_INDEX_DIR": str(index_dir),
+        "QUOTEBOT_ARTICLES_DIR": str(ARTICLES),
+        "ADMIN_USER_IDS": "",
+        "ALLOWED_CHAT_IDS": "",
+    }
+
+
+def test_run_with_a_token_starts_the_bot_and_answers(tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "quotebot", "run"],
+            cwd=tmp_path,  # no .env here: everything comes from the environment
+            env={**os.environ, **bot_env(fake, tmp_path / "index")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            fake.wait_for("setMyCommands", timeout=240)
+            user = fake.user(7)
+            question = fake.message(fake.private_chat(user), user, "How far is Agadez from Niamey?")
+            answer = fake.replies_to(question, timeout=120)[0]
+            assert "500 miles" in answer.result["text"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "answering as @quote_test_bot" in stderr
+    assert fake.token not in stderr and fake.token.split(":")[1] not in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("", "TELEGRAM_BOT_TOKEN is not set"),
+        ("not a token", "TELEGRAM_BOT_TOKEN is malformed"),
+        ("987654321:AAWrongTokenWrongTokenWrongToken12", "Telegram refused TELEGRAM_BOT_TOKEN"),
+    ],
+)
+def test_a_missing_malformed_or_refused_token_is_one_clear_line(
+    tmp_path: Path, sample_index: Path, token: str, message: str
+) -> None:
+    with FakeTelegram() as fake:
+        result = quotebot("bot", cwd=tmp_path, env=bot_env(fake, sample_index, token), timeout=120)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+    if token:
+        assert token not in result.stderr
+
+
+def test_a_malformed_id_list_is_one_clear_line(tmp_path: Path, sample_index: Path) -> None:
+    with FakeTelegram() as fake:
+        env = {**bot_env(fake, sample_index), "ADMIN_USER_IDS": "12, bob"}
+        result = quotebot("bot", cwd=tmp_path, env=env)
+    assert result.returncode != 0 and "ADMIN_USER_IDS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_bot_needs_an_index(tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        result = quotebot("bot", cwd=ROOT, env=bot_env(fake, tmp_path / "none"))
+    assert result.returncode != 0 and "no index in" in result.stderr
