@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from telegram import Bot, BotCommand, Message, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -30,7 +31,6 @@ from quotebot.telegram._formatting import text_blocks
 from quotebot.telegram._replies import reply
 from quotebot.telegram._state import STATE_KEY, BotState, QuestionLimiter, state_of
 from quotebot.telegram._updates import UpdatesRequest
-from telegram import Bot, BotCommand, Message, Update
 
 log = logging.getLogger("quotebot.telegram")
 

@@ -6,9 +6,8 @@ import json
 import logging
 from typing import Any
 
-from telegram.request import HTTPXRequest
-
 from telegram import Update
+from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
