@@ -154,10 +154,19 @@ def article_site() -> Iterator[str]:
     server.shutdown()
 
 
-def test_add_url_for_admins(fake: FakeTelegram, article_site: str) -> None:
+def test_add_url_for_admins(
+    fake: FakeTelegram, uid: int, article_site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     chat, admin = admin_chat(fake)
+    refused = fake.message(chat, admin, f"/add {article_site}")
+    reply = fake.replies_to(refused)[0].result["text"]
+    assert reply.startswith("Nothing was indexed") and article_site in reply
+    monkeypatch.setenv("QUOTEBOT_ALLOW_PRIVATE_URLS", "true")  # the test site is on loopback
     command = fake.message(chat, admin, f"/add {article_site}")
     reply = fake.replies_to(command)[0].result["text"]
-    if "no such file or folder" in reply:
-        pytest.skip("quotebot.articles does not read URLs yet")
-    assert "Lighthouse keepers return" in reply
+    assert reply.startswith("Added: Lighthouse keepers return")
+    question = fake.message(chat, admin, "When will the Ardnamurchan lighthouse be staffed again?")
+    assert "from March" in fake.replies_to(question)[0].result["text"]
+    user = fake.user(uid)
+    other = fake.message(fake.private_chat(user), user, f"/add {article_site}")
+    assert "Only the bot's admins" in fake.replies_to(other)[0].result["text"]
