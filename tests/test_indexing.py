@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from tests.auxil.website import article_html, serve
+
 from quotebot import indexing, store
 from quotebot.answer import Engine
 
@@ -48,4 +51,26 @@ def test_add_readd_change_remove(tmp_path: Path) -> None:
     assert removed.removed == ["ferry"] and "nope" in str(removed.skipped[0])
     index = store.open_index(index_dir)
     assert [a.id for a in index.articles()] == ["bridge"] and len(index) == 1
+    assert index.dense.ntotal == 1 and len(index.keyword_scores("ferry Oban")) == 1
+    assert not index.keyword_scores("ferry Oban").any()  # gone from the keyword index too
     assert all(h.passage.article_id == "bridge" for h in engine.answer("ferry to Oban").passages)
+
+
+def test_bot_adds_an_article_by_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the bot's /add URL does: indexing.add with the URL as a str."""
+    monkeypatch.setenv("QUOTEBOT_ALLOW_PRIVATE_URLS", "true")
+    index_dir = tmp_path / "index"
+    indexing.add(index_dir, [_write(tmp_path, "bridge", "Bridge works", "The bridge closes.")])
+    engine = Engine(index_dir)
+    page = article_html(
+        "Oban ferry timetable changes",
+        "The ferry to Oban will leave at noon from the north pier from Monday.",
+    )
+    with serve() as site:
+        url = site.page("/news/oban-ferry", page)
+        report = indexing.add(index_dir, [url])
+    assert len(report.added) == 1 and not report.skipped
+    answer = engine.answer("When does the ferry to Oban leave?")
+    assert answer.found and "noon" in answer.quote
+    assert answer.passages[0].passage.url == url
+    assert answer.passages[0].passage.published == "2024-05-03"

@@ -19,7 +19,7 @@ from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles
 
 from quotebot import embedding, indexing, store
-from quotebot.answer import Engine
+from quotebot.answer import Engine, answer_with
 
 
 def _leftovers(index_dir: Path) -> list[str]:
@@ -184,6 +184,7 @@ def test_a_version_in_use_is_not_deleted(tmp_path: Path) -> None:
     indexing.add(index_dir, [bridge(tmp_path)])
     assert held.path.is_dir()  # three versions later, still readable
     assert [p.article_id for p in held.all_passages()] == ["ferry", "ferry"]
+    assert "noon" in answer_with(held, FERRY_QUESTION).quote  # the question finishes on it
     assert engine.index.path != held.path  # new questions go to the live version
     del held, engine
     gc.collect()
@@ -239,3 +240,12 @@ def test_unchanged_paragraphs_reuse_their_vectors(tmp_path: Path) -> None:
     assert np.array_equal(index.vectors[1], marker)  # reused
     assert not np.array_equal(index.vectors[0], vectors[0])  # the changed one, embedded anew
     assert index.search(marker, 1)[0][0] == 1  # and FAISS holds the reused vector
+
+
+def test_an_index_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    result = quotebot("index", "build", ferry(tmp_path), "--index-dir", not_a_folder)
+    assert result.returncode != 0
+    assert f"cannot write the index in {not_a_folder}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -66,6 +66,7 @@ def _progress(label: str) -> Iterator[indexing.Progress]:
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -75,7 +76,9 @@ def _progress(label: str) -> Iterator[indexing.Progress]:
         yield update
 
 
-def _summarize(report: indexing.Report, index_dir: Path) -> None:
+def _summarize(report: indexing.Report, index_dir: Path, *, removing: bool = False) -> None:
+    """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
+    (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
     for error in report.skipped:
         _say("skipped", "yellow", str(error))
     counts = ", ".join(
@@ -88,11 +91,17 @@ def _summarize(report: indexing.Report, index_dir: Path) -> None:
         ]
         if ids
     )
+    done = f"removed {len(report.removed)}" if removing else f"indexed {report.indexed}"
+    holds = f"{report.articles} articles, {report.passages} passages"
+    if report.version is None:
+        after = f"nothing changed in {index_dir} ({holds})"
+    else:
+        reused = report.passages - report.embedded
+        after = f"{index_dir} now holds {holds} ({report.embedded} embedded, {reused} reused)"
     err.print(
-        f"indexed {report.indexed} articles, skipped {len(report.skipped)}"
+        f"{done} articles, skipped {len(report.skipped)}"
         + (f" ({counts})" if counts else "")
-        + f"; {index_dir} now holds {report.articles} articles, {report.passages} passages"
-        + f" ({report.embedded} embedded, the rest reused)"
+        + f"; {after}"
     )
 
 
@@ -148,7 +157,7 @@ def index_remove(
     """Remove articles by id."""
     folder = _index_dir(index_dir)
     report = indexing.remove(folder, ids)
-    _summarize(report, folder)
+    _summarize(report, folder, removing=True)
     if not report.removed:
         raise UserError("nothing was removed")
 
@@ -177,7 +186,7 @@ def index_stats(index_dir: IndexDir = None) -> None:
         ("dimension", manifest.dimension),
         ("format version", manifest.format_version),
         ("created at", manifest.created_at),
-        ("size on disk", f"{size / 1e6:.1f} MB"),
+        ("size on disk", f"{size / 1e6:.2f} MB"),
     ]:
         table.add_row(key, str(value))
     out.print(table)
@@ -225,6 +234,7 @@ def chat(index_dir: IndexDir = None) -> None:
         for text in _questions_from_stdin():
             _print_answer(engine.answer(text), as_json=False)
             out.print()
+            sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
     err.print("Ask about the articles. Ctrl-D to quit.")
     while True:

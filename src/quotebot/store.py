@@ -288,8 +288,15 @@ def writer(index_dir: Path) -> Iterator[None]:
     if key in held:
         yield
         return
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK, "a+") as file:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        file = open(index_dir / LOCK, "a+")  # noqa: SIM115  (closed below)
+    except OSError as error:
+        raise StoreError(
+            f"cannot write the index in {index_dir} ({error.strerror or error}); "
+            "choose another folder with --index-dir or QUOTEBOT_INDEX_DIR"
+        ) from error
+    with file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -331,7 +338,13 @@ def write_version(
         The new version's folder.
     """
     with writer(index_dir):
-        return _write_version(index_dir, list(articles), passages, vectors, model)
+        try:
+            return _write_version(index_dir, list(articles), passages, vectors, model)
+        except OSError as error:  # a full disk, say; the live version is untouched
+            raise StoreError(
+                f"could not write a new version of the index in {index_dir} "
+                f"({error.strerror or error}); the previous version is still live"
+            ) from error
 
 
 def _write_version(

@@ -1,0 +1,77 @@
+"""A running `quotebot chat` follows the index as other processes change it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.auxil.cli import ROOT, quotebot
+from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry
+
+from quotebot import indexing
+
+BRIDGE_QUESTION = "When does the old bridge close?"
+
+
+class Chat:
+    """`quotebot chat` in a subprocess, asked one question at a time through a pipe."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "quotebot", "chat", "--index-dir", str(index_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def ask(self, question: str) -> str:
+        """The answer, up to the blank line that ends it."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(question + "\n")
+        self.process.stdin.flush()
+        answer = []
+        while (line := self.lines.get(timeout=120)).strip():
+            answer.append(line)
+        return "".join(answer)
+
+    def close(self) -> str:
+        assert self.process.stdin is not None and self.process.stderr is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        return self.process.stderr.read()
+
+
+def test_running_chat_picks_up_new_and_removed_articles(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    indexing.build(index_dir, [ferry(tmp_path)])
+    chat = Chat(index_dir)
+    try:
+        assert "noon" in chat.ask(FERRY_QUESTION)
+        assert "I couldn't find that" in chat.ask(BRIDGE_QUESTION)
+
+        added = quotebot("index", "add", bridge(tmp_path), "--index-dir", index_dir)
+        assert added.returncode == 0, added.stderr
+        answer = chat.ask(BRIDGE_QUESTION)
+        assert "May" in answer and "— Bridge works, paragraph 1" in answer
+
+        removed = quotebot("index", "remove", "bridge", "--index-dir", index_dir)
+        assert removed.returncode == 0, removed.stderr
+        assert "I couldn't find that" in chat.ask(BRIDGE_QUESTION)
+        assert "noon" in chat.ask(FERRY_QUESTION)
+    finally:
+        errors = chat.close()
+    assert chat.process.returncode == 0, errors
