@@ -189,7 +189,8 @@ class FakeTelegram:
         }
         if text is not None:
             message["text"] = text
-            entities = entities_of(text)
+            entities = message.pop("entities", None)
+            entities = entities_of(text) if entities is None else entities
             if entities:
                 message["entities"] = entities
         if reply_to is not None:

@@ -170,3 +170,11 @@ def test_add_url_for_admins(
     user = fake.user(uid)
     other = fake.message(fake.private_chat(user), user, f"/add {article_site}")
     assert "Only the bot's admins" in fake.replies_to(other)[0].result["text"]
+
+
+def test_admin_markdown_upload(fake: FakeTelegram, bot_index: Path) -> None:
+    chat, admin = admin_chat(fake)
+    text = "# Tide tables published\n\nThe *spring* tides peak on 12 March at Leith.\n"
+    reply = fake.replies_to(fake.document(chat, admin, "tides.md", text.encode()))[0]
+    assert "Added: Tide tables published — 1 paragraph" in reply.result["text"]
+    assert "tides" in article_ids(bot_index)

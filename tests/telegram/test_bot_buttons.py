@@ -8,14 +8,16 @@ from typing import Any
 
 from telegram.ext import Application
 from tests.auxil.bot_runner import running_bot, settings_for
-from tests.auxil.fake_telegram import Call, FakeTelegram
+from tests.auxil.fake_telegram import Call, FakeTelegram, replied_id
 
 AGADEZ = "How far is Agadez from Niamey?"
 
 
-def ask(fake: FakeTelegram, uid: int) -> tuple[dict[str, Any], dict[str, Any], Call]:
+def ask(
+    fake: FakeTelegram, uid: int, text: str = AGADEZ
+) -> tuple[dict[str, Any], dict[str, Any], Call]:
     user = fake.user(uid)
-    question = fake.message(fake.private_chat(user), user, AGADEZ)
+    question = fake.message(fake.private_chat(user), user, text)
     answer = fake.replies_to(question)[0]
     return user, fake.stored(answer), answer
 
@@ -46,14 +48,20 @@ def test_more_sources_lists_the_next_passages(
     uid: int,
     bot: Application,  # type: ignore[type-arg]
 ) -> None:
-    user, answer, call = ask(fake, uid)
+    user, answer, call = ask(fake, uid, "How far is <Agadez> from Niamey? & why")
     assert call.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "More sources"
     assert len(button_data(call).encode()) <= 64
     pressed = press_and_wait(fake, user, answer)
     assert "text" not in pressed.params or "expired" not in pressed.params["text"]
     sources = sources_in(fake, uid)
     shown = sources.result["text"]
+    assert "More sources for: How far is <Agadez> from Niamey? & why" in shown
     assert "2. " in shown and "paragraph" in shown and "5. " in shown
+    assert replied_id(sources) == replied_id(call)  # it answers the same question
+    fake.wait_for(
+        "editMessageReplyMarkup", lambda c: c.params["message_id"] == answer["message_id"]
+    )
+    assert "reply_markup" not in fake.stored(call)  # the pressed button is gone
     assert "Russian forces positioning to take over U.S. Military base" in shown
 
 

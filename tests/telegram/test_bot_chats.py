@@ -122,3 +122,15 @@ def test_too_many_questions_get_one_friendly_note(
     )
     fake.replies_to(sentinel)
     assert not [c for c in fake.sent(uid) if replied_id(c) == questions[-1]["message_id"]]
+
+
+def test_ask_without_entities_is_still_a_command(
+    fake: FakeTelegram, uid: int, group_id: int
+) -> None:
+    user, chat = fake.user(uid), fake.group_chat(group_id)
+    mine = fake.message(chat, user, f"/ask@{BOT['username']} {AGADEZ}", entities=[])
+    theirs = fake.message(chat, user, f"/ask@other_bot {AGADEZ}", entities=[])
+    assert "500 miles" in fake.replies_to(mine)[0].result["text"]
+    sentinel = fake.message(chat, user, f"/ask {AGADEZ}")
+    fake.replies_to(sentinel)
+    assert not [c for c in fake.sent(group_id) if replied_id(c) == theirs["message_id"]]

@@ -63,15 +63,15 @@ def test_a_failure_is_logged_and_the_bot_keeps_serving(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake.fail_next(
-        "sendChatAction",
-        500,
-        "Internal Server Error",
+        "sendMessage",
+        400,
+        "Bad Request: message thread not found",
         when=lambda params: params.get("chat_id") == uid,
     )
     user = fake.user(uid)
     chat = fake.private_chat(user)
     first = fake.message(chat, user, AGADEZ)
-    sorry = fake.replies_to(first)[0]
+    sorry = fake.replies_to(first)[-1]
     assert "something went wrong" in sorry.result["text"]
     assert "failed while handling update" in caplog.text
     second = fake.message(chat, user, AGADEZ)

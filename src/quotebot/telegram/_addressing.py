@@ -47,6 +47,25 @@ class _Addressed(filters.MessageFilter):
 ADDRESSED = _Addressed(name="quotebot.ADDRESSED")
 
 
+def _unmarked_ask(text: str, username: str) -> re.Match[str] | None:
+    return re.match(rf"(?i)/ask(@{re.escape(username)})?(?=\s|$)", text) if username else None
+
+
+class _UnmarkedAsk(filters.MessageFilter):
+    """``/ask`` or ``/ask@thisbot`` in a message whose client sent no entities at all.
+
+    Telegram marks commands with a ``bot_command`` entity, which CommandHandler needs; this
+    catches the same text when a client (or a test server) leaves the entities out.
+    """
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        return not message.entities and bool(_unmarked_ask(message.text or "", bot.username))
+
+
+UNMARKED_ASK = _UnmarkedAsk(name="quotebot.UNMARKED_ASK")
+
+
 def question_of(message: Message, bot: Bot) -> str:
     """The question a message asks: its text without a leading command or the bot's mention."""
     text = message.text or message.caption or ""
@@ -56,6 +75,9 @@ def question_of(message: Message, bot: Bot) -> str:
             text = text[len(value) :]
         elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
             text = text.replace(value, " ", 1)
+    unmarked = None if entities else _unmarked_ask(text, bot.username or "")
+    if unmarked:
+        text = text[unmarked.end() :]
     if bot.username:
         text = re.sub(rf"(?i)@{re.escape(bot.username)}\b", " ", text)
     return " ".join(text.split()).lstrip(_LEADING_PUNCTUATION)

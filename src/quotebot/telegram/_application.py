@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, Message, Update
@@ -26,7 +27,7 @@ from telegram.ext import (
 from quotebot.answer import Engine
 from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
-from quotebot.telegram._addressing import ADDRESSED
+from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
 from quotebot.telegram._replies import reply
 from quotebot.telegram._state import STATE_KEY, BotState, QuestionLimiter, state_of
@@ -42,6 +43,30 @@ COMMANDS = [
 ]
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 SORRY = "Sorry, something went wrong while answering. Please try again."
+
+
+JSONDict = dict[str, Any]
+
+
+class RateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter (429 ``retry_after`` honoured, Telegram's per-chat and overall
+    message limits kept), except that "typing…" actions do not use up a group's 20 messages
+    a minute."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 class BotConfigError(Exception):
@@ -103,7 +128,7 @@ def build_application(settings: Settings, index_dir: Path | None = None) -> Appl
         .base_url(base_url)
         .base_file_url(file_url)
         .get_updates_request(UpdatesRequest())
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_register_commands)
         .build()
@@ -132,6 +157,7 @@ def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
             CommandHandler("ask", _questions.ask_command, filters=new),
             CommandHandler("add", _admin.add_command, filters=new),
             CommandHandler("remove", _admin.remove_command, filters=new),
+            MessageHandler(filters.TEXT & new & UNMARKED_ASK, _questions.ask_command),
             MessageHandler(private & text, _questions.ask),
             MessageHandler(groups & text & ADDRESSED, _questions.ask),
             MessageHandler(filters.Document.ALL & new, _admin.receive_document),
@@ -202,6 +228,7 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -76,8 +76,11 @@ async def _keep_typing(bot: Bot, message: Message) -> None:
 
 @contextlib.asynccontextmanager
 async def typing(bot: Bot, message: Message) -> AsyncIterator[None]:
-    """Show "typing…" in the message's chat now and until the block ends."""
-    await _send_typing(bot, message)
+    """Show "typing…" in the message's chat now and until the block ends (best effort)."""
+    try:
+        await _send_typing(bot, message)
+    except TelegramError as error:
+        log.info("could not show typing: %s", error)
     task = asyncio.create_task(_keep_typing(bot, message))
     try:
         yield
