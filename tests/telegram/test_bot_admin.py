@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.auxil.fake_telegram import FakeTelegram
+from tests.auxil.website import article_html, serve
 from tests.telegram.conftest import ADMIN
 
 from quotebot import store
@@ -129,29 +128,17 @@ def test_a_long_answer_is_split_into_messages_that_fit(fake: FakeTelegram) -> No
 
 @pytest.fixture
 def article_site() -> Iterator[str]:
-    """A local web server with one news article page."""
-    page = (
-        b"<html><head><title>Lighthouse keepers return</title></head><body><article>"
-        b"<h1>Lighthouse keepers return</h1><p>The Ardnamurchan lighthouse will be staffed "
-        b"again from March, the trust said on Monday.</p><p>Two keepers were hired.</p>"
-        b"</article></body></html>"
-    )
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/news/lighthouse"
-    server.shutdown()
+    """A local web site with one news article page."""
+    with serve() as site:
+        yield site.page(
+            "/news/lighthouse",
+            article_html(
+                "Lighthouse keepers return",
+                "The Ardnamurchan lighthouse will be staffed again from March, the trust said "
+                "on Monday, after twenty years of automatic running.",
+                "Two keepers were hired from the village and start work in the spring.",
+            ),
+        )
 
 
 def test_add_url_for_admins(

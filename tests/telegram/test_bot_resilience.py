@@ -103,3 +103,16 @@ def test_only_allowed_chats_are_answered(uid: int, bot_index: Path) -> None:
             assert "500 miles" in fake.replies_to(answered)[0].result["text"]
             assert not [c for c in fake.sent() if replied_id(c) == ignored["message_id"]]
             assert not [c for c in fake.calls_to("sendChatAction") if c.params["chat_id"] == uid]
+
+
+def test_a_failed_poll_does_not_stop_the_bot(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+) -> None:
+    fake.fail_next("getUpdates", 502, "Bad Gateway")
+    fake.fail_next("getUpdates", 500, "Internal Server Error")
+    fake.wait_for("getUpdates", lambda c: c.status == 500)  # both polls failed
+    user = fake.user(uid)
+    question = fake.message(fake.private_chat(user), user, AGADEZ)
+    assert "500 miles" in fake.replies_to(question)[0].result["text"]

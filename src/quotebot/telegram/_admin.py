@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from telegram import Update
-from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from quotebot import indexing, store
-from quotebot.telegram._addressing import is_addressed
 from quotebot.telegram._formatting import Block, Run, text_blocks
 from quotebot.telegram._replies import reply, typing
 from quotebot.telegram._state import BotState, state_of
@@ -41,17 +39,15 @@ def _safe_name(name: str | None) -> str:
 async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A document: from an admin, index it at once; from anyone else, decline politely.
 
-    In groups, only documents meant for the bot (a reply to it, a mention in the caption)
-    get a refusal; an admin's document is indexed.
+    (In groups with privacy mode on, Telegram delivers only documents sent in reply to the bot
+    or mentioning it in the caption.)
     """
     message = update.effective_message
     if message is None or message.document is None:
         return
     state = state_of(context)
-    private = message.chat.type == ChatType.PRIVATE
     if not _admin(update, state):
-        if private or is_addressed(message, context.bot):
-            await reply(message, text_blocks(ONLY_ADMINS))
+        await reply(message, text_blocks(ONLY_ADMINS))
         return
     document = message.document
     name = _safe_name(document.file_name)

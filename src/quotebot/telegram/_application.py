@@ -170,7 +170,11 @@ def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
-    await application.bot.set_my_commands(COMMANDS)
+    """Register the command menu (best effort: the bot answers without it too)."""
+    try:
+        await application.bot.set_my_commands(COMMANDS)
+    except TelegramError as error:
+        log.warning("could not register the command list (setMyCommands): %s", error)
     log.info("answering as @%s", application.bot.username)
 
 
