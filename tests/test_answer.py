@@ -13,12 +13,7 @@ from quotebot.answer import Engine
 SEED_QUESTIONS = [
     ("How far is Agadez from Niamey?", "500 miles", 1),
     ("Who is the Kremlin spokesperson?", "Dmitry Peskov", 2),
-    pytest.param(
-        "When was the coup in Niger?",
-        "July 2023",
-        3,
-        marks=pytest.mark.xfail(reason="needs the answer-type second stage (issue 5)"),
-    ),
+    ("When was the coup in Niger?", "July 2023", 3),
 ]
 
 OFF_CORPUS = [
@@ -41,7 +36,6 @@ def test_seed_questions_quote_the_right_paragraph(
     assert result.answer in result.quote
 
 
-@pytest.mark.xfail(reason="needs the answer-type second stage (issue 5)")
 def test_seed_questions_file(engine: Engine, shared: Path) -> None:
     for item in read_jsonl(shared / "seed" / "questions.jsonl"):
         result = engine.answer(item["question"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -246,6 +247,50 @@ def chat(index_dir: IndexDir = None) -> None:
         if text:
             _print_answer(engine.answer(text), as_json=False)
             out.print()
+
+
+@app.command("eval")
+def eval_command(
+    questions: Annotated[Path, typer.Argument(help="Questions, one JSON object per line.")],
+    articles: Annotated[Path, typer.Option("--articles", help="The articles to index and ask.")],
+    held_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--held-out", help="Articles left out of the index: their questions should be declined."
+        ),
+    ] = None,
+    index_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--index-dir",
+            help="Use the index here (built from --articles first if there is none). "
+            "Defaults to a temporary one.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The scores as JSON.")] = False,
+) -> None:
+    """Measure answer quality: paragraph top-1/top-5/MRR, quote, answer, answered, declined."""
+    from quotebot import evaluation
+
+    asked = evaluation.read_questions(questions)
+    indexed = evaluation.article_ids(articles)
+    outside = evaluation.article_ids(held_out) if held_out else set()
+    inside = [q for q in asked if q.article_id in indexed]
+    off = [q for q in asked if q.article_id in outside]
+    if not inside:
+        raise UserError(f"no question in {questions} is about an article in {articles}")
+    with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
+        folder = index_dir or Path(tmp) / "index"
+        if store.current_version(folder) is None:
+            change_index(folder, [articles], replace=True)
+        index = store.open_index(folder)
+        with _progress("Asking questions") as progress:
+            report = evaluation.evaluate(index, inside, off, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+        return
+    out.print(evaluation.table(report.scores), width=max(out.width, 120))
 
 
 def _is_stale(index_dir: Path, articles_dir: Path) -> bool:

@@ -44,3 +44,19 @@ def scores(retriever: bm25s.BM25, question: str) -> np.ndarray:
     if not known:
         return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
     return np.asarray(retriever.get_scores(known), dtype=np.float32)
+
+
+class Frequencies:
+    """How many passages contain each stemmed term (from the saved index, nothing recomputed)."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._vocab: dict[str, int] = retriever.vocab_dict
+        self._indptr = np.asarray(retriever.scores["indptr"])
+        self.documents = int(retriever.scores["num_docs"])
+
+    def count(self, term: str) -> int:
+        """The number of passages holding the term (0 when unknown)."""
+        column = self._vocab.get(term)
+        if column is None:
+            return 0
+        return int(self._indptr[column + 1] - self._indptr[column])

@@ -1,25 +1,48 @@
-"""Finding the passages for a question: dense (FAISS) and keyword (BM25) scores, fused."""
+"""Finding the passages for a question: dense (FAISS) and keyword (BM25) scores fused, then
+the best ~20 reranked by how their sentences match the question (see ``evidence``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
-from quotebot import embedding
+from quotebot import embedding, evidence, keywords
 from quotebot.passages import Passage
 from quotebot.store import Index
 
-CANDIDATES = 50
+CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
+RERANKED = 20  # best fused passages the second stage looks at
 DENSE_WEIGHT = 0.5
+
+# The second stage's linear score over a passage's features (see ``features``); fitted on
+# squad_dev8 by scripts/fit_models.py, a pairwise logistic model of "this paragraph rather
+# than that one holds the answer".
+RERANK_WEIGHTS = {
+    "dense": 11.222,
+    "keyword": 1.947,
+    "sentence": 3.174,
+    "window": 3.044,
+    "passage": 2.147,
+    "title": 0.217,
+    "proximity": 0.237,
+    "phrases": 3.404,
+    "typed": 0.573,
+}
+
+Mode = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
 
 
 @dataclass(frozen=True)
 class Hit:
     """A passage found for a question, with how well it matched (higher is better).
 
-    ``score`` is the fused score; ``dense`` the cosine similarity; ``keyword`` the BM25
-    score divided by the best BM25 score among all passages for this question.
+    ``score`` is the final ranking score; ``dense`` the cosine similarity; ``keyword`` the
+    BM25 score divided by the best BM25 score among all passages for this question.
     """
 
     passage: Passage
@@ -29,20 +52,79 @@ class Hit:
     keyword: float = 0.0
 
 
-def search(index: Index, question: str, k: int = 5) -> list[Hit]:
-    """The k passages that best match the question, best first.
+@dataclass(frozen=True)
+class Ranking:
+    """The hits for a question, best first, with the question as the second stage read it."""
 
-    Candidates are the nearest passages in meaning and the best keyword matches; each is
-    scored by a weighted sum of its cosine similarity and its normalized BM25 score.
+    query: evidence.Query
+    hits: list[Hit]
+    fused: list[float]  # the first stage's score of each hit
+
+
+_frequencies: weakref.WeakKeyDictionary[Index, keywords.Frequencies] = weakref.WeakKeyDictionary()
+
+
+def frequencies(index: Index) -> keywords.Frequencies:
+    """The keyword index's document frequencies, read once per opened index."""
+    found = _frequencies.get(index)
+    if found is None:
+        found = _frequencies[index] = keywords.Frequencies(index.keywords)
+    return found
+
+
+def search(
+    index: Index,
+    question: str,
+    k: int = 5,
+    *,
+    mode: Mode = "hybrid",
+    vector: np.ndarray | None = None,
+) -> list[Hit]:
+    """The k passages that best match the question, best first.
 
     Args:
         index: An opened index.
         question: The question as the user wrote it.
         k: How many passages to return. Defaults to 5.
+        mode: "hybrid" (ours), or "dense" / "keyword" alone to compare with.
+        vector: The question's vector, when already encoded.
+    """
+    return rank(index, question, k, mode=mode, vector=vector).hits
+
+
+def rank(
+    index: Index,
+    question: str,
+    k: int = 5,
+    *,
+    mode: Mode = "hybrid",
+    vector: np.ndarray | None = None,
+) -> Ranking:
+    """Like ``search``, keeping what the second stage found out about the question."""
+    query = evidence.analyse(question, frequencies(index))
+    hits = first_stage(index, question, mode, vector)
+    if mode != "hybrid":
+        return Ranking(query, hits[:k], [h.score for h in hits[:k]])
+    scored = sorted(
+        ((score(features(query, hit)), hit) for hit in hits[:RERANKED]),
+        key=lambda pair: -pair[0],
+    )[:k]
+    return Ranking(
+        query, [replace(hit, score=value) for value, hit in scored], [h.score for _, h in scored]
+    )
+
+
+def first_stage(
+    index: Index, question: str, mode: Mode = "hybrid", vector: np.ndarray | None = None
+) -> list[Hit]:
+    """The best passages by a weighted sum of cosine and normalized BM25, best first.
+
+    Candidates are the nearest passages in meaning and the best keyword matches.
     """
     if len(index) == 0:
         return []
-    vector = embedding.encode([question])[0]
+    if vector is None:
+        vector = embedding.encode([question])[0]
     bm25 = index.keyword_scores(question)
     best_bm25 = float(bm25.max())
     candidates = {row for row, _ in index.search(vector, CANDIDATES)}
@@ -52,10 +134,43 @@ def search(index: Index, question: str, k: int = 5) -> list[Hit]:
     rows = np.array(sorted(candidates))
     dense = np.asarray(index.vectors[rows]) @ vector
     keyword = bm25[rows] / best_bm25 if best_bm25 > 0 else np.zeros(len(rows))
-    fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * keyword
-    order = np.argsort(-fused)[:k]
+    weight = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "keyword": 0.0}[mode]
+    fused = weight * dense + (1 - weight) * keyword
+    order = np.argsort(-fused)[: max(RERANKED, CANDIDATES)]
     passages = index.passages([int(rows[i]) for i in order])
     return [
         Hit(p, float(fused[i]), int(rows[i]), float(dense[i]), float(keyword[i]))
         for p, i in zip(passages, order, strict=True)
     ]
+
+
+def features(query: evidence.Query, hit: Hit) -> dict[str, float]:
+    """What the second stage weighs about one passage (each roughly between 0 and 1)."""
+    sentences = evidence.match_sentences(query, hit.passage.text)
+    best = max(sentences, key=lambda s: (s.coverage, s.proximity))
+    top = best.coverage
+    window = max(
+        (evidence.weight_of(query, a.matched | b.matched) for a, b in _pairs(sentences)),
+        default=top,
+    )
+    everything = frozenset().union(*(s.matched for s in sentences))
+    return {
+        "dense": hit.dense,
+        "keyword": hit.keyword,
+        "sentence": top,
+        "window": window,
+        "passage": evidence.weight_of(query, everything),
+        "title": evidence.coverage(query, hit.passage.title),
+        "proximity": best.proximity / 2,
+        "phrases": max(s.phrases for s in sentences),
+        "typed": float(any(s.typed and s.coverage >= 0.5 * top for s in sentences)),
+    }
+
+
+def score(values: dict[str, float]) -> float:
+    """The second stage's score of a passage from its features."""
+    return sum(RERANK_WEIGHTS[name] * value for name, value in values.items())
+
+
+def _pairs(sentences: list[evidence.SentenceMatch]) -> list[tuple[evidence.SentenceMatch, ...]]:
+    return list(zip(sentences, sentences[1:], strict=False))

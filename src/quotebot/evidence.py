@@ -1,0 +1,237 @@
+"""How well a passage's sentences match a question: weighted term coverage, proximity, title,
+and whether a sentence holds the kind of thing the question asks for (a date, a number, a name).
+
+Everything here is lexical and cheap (regular expressions, the keyword index's stemmer and
+document frequencies), so that the second stage over ~20 passages costs little next to
+encoding the question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from quotebot import keywords
+
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr st jr sr prof gen col lt sgt capt gov sen rep rev fr vs etc inc ltd co corp
+    no vol fig est approx dept univ ave mt ft jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()
+)
+# Words that say how a question is asked, not what it is about.
+QUESTION_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom whose why will with would you your yours yourself
+    many much far long often called name named known kind type
+    """.split()
+)
+_QUESTION_WORD = re.compile(r"[\w'’-]+")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'”’)\]]*$")
+
+# The kinds of answer a question can ask for, from its wording.
+DATE, NUMBER, QUANTITY, PERSON, PLACE, OTHER = (
+    "date",
+    "number",
+    "quantity",
+    "person",
+    "place",
+    "other",
+)
+_QUESTION_TYPES = [
+    (
+        DATE,
+        re.compile(
+            r"^(when\b|(in |by |since |until )?(what|which) (year|years|date|day|month|"
+            r"century|decade|time period|era|period)\b)|\b(what|which) (year|date|century)\b"
+        ),
+    ),
+    (NUMBER, re.compile(r"\bhow (many|much)\b|\b(what|which) (number|percentage|amount)\b")),
+    (
+        QUANTITY,
+        re.compile(
+            r"\bhow (long|far|tall|big|old|large|high|fast|heavy|deep|wide|often|"
+            r"frequently|early|late|hot|cold)\b|\b(what|which) (size|length|distance|speed|"
+            r"age|temperature|height|cost|price|population)\b"
+        ),
+    ),
+    (PERSON, re.compile(r"^(who|whom|whose)\b|\b(who|whom|whose)\b")),
+    (PLACE, re.compile(r"^where\b|\bwhere\b|\b(what|which) (country|city|state|place|region)\b")),
+]
+
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+)
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|thousand|million|billion|trillion|dozen|several|half)"
+)
+_NUMBER = rf"(?:[$£€]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}(?:[- ]{_NUMBER_WORDS})*)"
+_SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion))?"
+# Spans of each kind in a sentence, most specific first.
+SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
+    DATE: re.compile(
+        rf"\b(?:{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTH}\s\d{{4}}|"
+        rf"{_MONTH}\s\d{{4}}|{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?|"
+        r"(?:the\s)?(?:early\s|late\s|mid-?)?\d{1,2}(?:st|nd|rd|th)\s(?:and\s\d{1,2}(?:st|nd|rd|th)\s)?"
+        r"centur(?:y|ies)(?:\s(?:BC|AD|BCE|CE))?|"
+        r"(?:the\s)?(?:early\s|late\s|mid-?)?\d{3,4}s|\d{3,4}(?:\s?(?:BC|AD|BCE|CE))?"
+        r"(?:\s?(?:-|–|to|and)\s?\d{2,4})?)\b"
+    ),
+    QUANTITY: re.compile(
+        rf"(?:\b|(?=[$£€])){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|percent)|[- ]"
+        r"(?:[a-z]+(?:\s(?:per|an?|of)\s[a-z]+)?))"
+    ),
+    NUMBER: re.compile(rf"(?:\b|(?=[$£€])){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|percent))?\b"),
+}
+_NAME = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*|\d+)(?:\s(?:(?:of|de|la|von|van|the|and|for|du|del|al|bin|le)\s)?"
+    r"(?:[A-Z][\w'’.-]*|\d+))*"
+)
+SPAN_PATTERNS[PERSON] = SPAN_PATTERNS[PLACE] = _NAME
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the second stage knows about a question: its terms, their weights, its kind."""
+
+    text: str
+    terms: dict[str, float]  # stemmed term -> weight (inverse document frequency)
+    pairs: frozenset[tuple[str, str]]  # neighbouring terms, to find phrases
+    kind: str
+    unknown: float  # the share of the terms' weight that no passage contains
+
+    @property
+    def weight(self) -> float:
+        """The total weight of the question's terms."""
+        return sum(self.terms.values()) or 1.0
+
+
+@dataclass(frozen=True)
+class SentenceMatch:
+    """How one sentence of a passage matches the query."""
+
+    start: int
+    end: int
+    matched: frozenset[str]  # the question's terms found in the sentence
+    coverage: float  # the share of the question's term weight found in the sentence
+    proximity: float  # matched terms per token of the shortest window holding them
+    phrases: float  # the share of the question's neighbouring term pairs found side by side
+    typed: bool  # holds a span of the kind the question asks for
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer a question asks for: date, number, quantity, person, place or other."""
+    lowered = question.lower()
+    for kind, pattern in _QUESTION_TYPES:
+        if pattern.search(lowered):
+            return kind
+    return OTHER
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentences as (start, end) offsets: a fast split at ., ! or ? before a capital or digit.
+
+    Common abbreviations ("Mr.", "U.S.", initials) do not end a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        before = _WORD_BEFORE.search(text, max(start, match.start() - 20), match.start() + 1)
+        word = before.group(1) if before else ""
+        if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+            continue
+        end = match.end()
+        spans.append((start, len(text[:end].rstrip())))
+        start = end
+    if start < len(text.rstrip()):
+        spans.append((start, len(text.rstrip())))
+    return [(s, e) for s, e in spans if e > s] or [(0, len(text))]
+
+
+def analyse(question: str, frequencies: keywords.Frequencies) -> Query:
+    """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
+    words = (w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS)
+    [tokens] = keywords.tokenize([" ".join(words)])
+    n = frequencies.documents
+    weights: dict[str, float] = {}
+    unknown = 0.0
+    for token in dict.fromkeys(tokens):
+        df = frequencies.count(token)
+        weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        if df == 0:
+            unknown += weights[token]
+    total = sum(weights.values())
+    return Query(
+        question,
+        weights,
+        frozenset(zip(tokens, tokens[1:], strict=False)),
+        question_kind(question),
+        unknown / total if total else 0.0,
+    )
+
+
+def match_sentences(query: Query, text: str) -> list[SentenceMatch]:
+    """How each sentence of a passage matches the query, in the passage's order."""
+    spans = split_sentences(text)
+    tokenized = keywords.tokenize([text[s:e] for s, e in spans])
+    return [
+        SentenceMatch(
+            start,
+            end,
+            frozenset(tokens) & query.terms.keys(),
+            _coverage(query, tokens),
+            _proximity(query, tokens),
+            _phrases(query, tokens),
+            has_kind(query.kind, text[start:end], query.text),
+        )
+        for (start, end), tokens in zip(spans, tokenized, strict=True)
+    ]
+
+
+def coverage(query: Query, text: str) -> float:
+    """The share of the question's term weight found in a text."""
+    [tokens] = keywords.tokenize([text])
+    return _coverage(query, tokens)
+
+
+def weight_of(query: Query, terms: frozenset[str]) -> float:
+    """The share of the question's term weight that these terms carry."""
+    return sum(query.terms[t] for t in terms) / query.weight
+
+
+def has_kind(kind: str, sentence: str, question: str) -> bool:
+    """Whether the sentence holds a span of the kind asked for that the question lacks."""
+    pattern = SPAN_PATTERNS.get(kind)
+    if pattern is None:
+        return False
+    asked = question.lower()
+    return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))
+
+
+def _coverage(query: Query, tokens: Sequence[str]) -> float:
+    present = set(tokens)
+    return sum(w for t, w in query.terms.items() if t in present) / query.weight
+
+
+def _proximity(query: Query, tokens: Sequence[str]) -> float:
+    positions = [i for i, t in enumerate(tokens) if t in query.terms]
+    if len(positions) < 2:
+        return float(len(positions))
+    return len(positions) / (positions[-1] - positions[0] + 1)
+
+
+def _phrases(query: Query, tokens: Sequence[str]) -> float:
+    found = query.pairs & set(zip(tokens, tokens[1:], strict=False))
+    return len(found) / max(len(query.pairs), 1)
