@@ -283,7 +283,7 @@ def eval_command(
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
         folder = index_dir or Path(tmp) / "index"
         if store.current_version(folder) is None:
-            change_index(folder, [articles], replace=True)
+            change_index(folder, [str(articles)], replace=True)
         index = store.open_index(folder)
         with _progress("Asking questions") as progress:
             report = evaluation.evaluate(index, inside, off, progress=progress)
