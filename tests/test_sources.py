@@ -162,6 +162,10 @@ def test_atom_feed_served_as_xml(site: Website) -> None:
         ),
         (lambda s: s.page("/empty", "<html><body></body></html>"), "no article text found"),
         (lambda s: "http://127.0.0.1:9/closed", "could not connect"),
+        (  # every redirect is checked like the first request
+            lambda s: s.redirect("/to-disk", "file:///etc/passwd"),
+            "only http:// and https:// URLs can be fetched",
+        ),
         (lambda s: "http://no-such-host.invalid/news", "cannot be found"),
     ],
 )

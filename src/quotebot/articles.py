@@ -18,6 +18,7 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".js
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+_LOOKS_LIKE_A_HOST = re.compile(r"^(www\.|[\w-]+\.(com|org|net|news|co\.uk)(/|$))", re.IGNORECASE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -138,6 +139,14 @@ def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterato
             )
         elif path.is_file():
             yield path
+        elif path.exists():
+            errors.append(SourceError(f"{path}: not a regular file or folder"))
+        elif _LOOKS_LIKE_A_HOST.match(str(source)):
+            errors.append(
+                SourceError(
+                    f"{path}: no such file or folder (for a web page, give its https:// URL)"
+                )
+            )
         else:
             errors.append(SourceError(f"{path}: no such file or folder"))
 
@@ -348,7 +357,7 @@ def article_from_record(record: Any, where: str) -> Article:
         paragraphs = [" ".join(str(p).split()) for p in record["paragraphs"]]
         paragraphs = [p for p in paragraphs if p]
     else:
-        paragraphs = split_paragraphs(str(record.get("text") or ""))
+        paragraphs = split_paragraphs(str(record.get("text") or record.get("paragraphs") or ""))
     if not paragraphs:
         raise SourceError(f"{where}: article {article_id!r} has no 'paragraphs' or 'text'")
     return Article(

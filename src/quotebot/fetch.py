@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -26,6 +28,8 @@ ACCEPT = (
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+# Name lookups run here so that a slow DNS server cannot outlast the fetch's deadline.
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="quotebot-dns")
 
 
 class FetchError(Exception):
@@ -105,10 +109,13 @@ def check_address(address: str, allow_private: bool = False) -> None:
     )
 
 
-def _resolve(host: str, port: int, allow_private: bool) -> str:
+def _resolve(host: str, port: int, allow_private: bool, deadline: float) -> str:
     """The address to connect to, after checking every address the host has."""
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=max(deadline - time.monotonic(), 0.1))
+    except FutureTimeout as error:
+        raise FetchError(f"the host {host} could not be looked up in time") from error
     except (socket.gaierror, UnicodeError) as error:
         raise FetchError(f"the host {host} cannot be found") from error
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -122,11 +129,13 @@ def _get(url: str, limits: Limits, deadline: float) -> urllib3.BaseHTTPResponse:
         parts = urllib3.util.parse_url(url)
     except ValueError as error:
         raise FetchError(f"not a valid URL ({error})") from error
-    if parts.scheme not in ("http", "https") or not parts.host:
+    if parts.scheme not in ("http", "https"):
         raise FetchError("only http:// and https:// URLs can be fetched")
+    if not parts.host:
+        raise FetchError("not a valid URL (it names no host)")
     host = parts.host.strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = _resolve(host, port, limits.allow_private)
+    address = _resolve(host, port, limits.allow_private, deadline)
     remaining = max(deadline - time.monotonic(), 0.1)
     timeout = urllib3.Timeout(connect=remaining, read=remaining)
     pool: urllib3.HTTPConnectionPool

@@ -1,6 +1,6 @@
 """The index on disk: FAISS vectors, passage text and article metadata, one version at a time.
 
-Layout of an index folder::
+Layout of an index folder (how versions come and go: :mod:`quotebot.versions`)::
 
     CURRENT            the name of the live version (replaced atomically)
     LOCK               held (flock) by the one process changing the index
@@ -11,27 +11,18 @@ Layout of an index folder::
         keywords/      the BM25 keyword index over the same passages (bm25s)
         passages.sqlite  articles and passages; passage row i is FAISS id i
 
-A new version is written beside the live one under a temporary name, renamed into
-place when complete, and only then made live by replacing CURRENT; a writer killed at
-any moment leaves the previous version live and whole, and the next writer removes
-what it left behind. A process reading a version holds a shared lock on its manifest,
-so no writer deletes a version that is still answering questions.
+A new version is written beside the live one under a temporary name and made live
+only when complete; a writer killed at any moment leaves the previous version live.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
 
 import faiss
 import numpy as np
@@ -39,17 +30,40 @@ import numpy as np
 from quotebot import embedding, keywords
 from quotebot.articles import Article
 from quotebot.passages import Passage
+from quotebot.versions import (
+    CURRENT,
+    LOCK,
+    MANIFEST,
+    TMP_PREFIX,
+    IndexLocked,
+    StoreError,
+    current_version,
+    hold_version,
+    new_version_name,
+    publish,
+    writer,
+)
 
 FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-LOCK = "LOCK"
-_VERSION_PREFIX = "v-"
-MANIFEST = "manifest.json"
 DENSE = "dense.faiss"
 VECTORS = "vectors.npy"
 KEYWORDS = "keywords"
 DATABASE = "passages.sqlite"
-_TMP_PREFIX = ".tmp-"
+_TMP_PREFIX = TMP_PREFIX
+
+__all__ = [
+    "CURRENT",
+    "LOCK",
+    "MANIFEST",
+    "Index",
+    "IndexLocked",
+    "Manifest",
+    "StoreError",
+    "current_version",
+    "open_index",
+    "write_version",
+    "writer",
+]
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -62,14 +76,6 @@ CREATE TABLE passages (
 );
 CREATE INDEX passages_by_article ON passages(article_id, paragraph);
 """
-
-
-class StoreError(Exception):
-    """An index that is missing, broken or built differently. The message says what to do."""
-
-
-class IndexLocked(StoreError):
-    """Another process is changing the index right now."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class Index:
     def __init__(self, path: Path) -> None:
         self.path = path
         # Held until this object is garbage-collected: writers leave the version alone.
-        self._in_use = _hold_version(path)
+        self._in_use = hold_version(path)
         try:
             self._open(path)
         except StoreError:
@@ -209,20 +215,6 @@ class Index:
         self._in_use.close()
 
 
-def _hold_version(path: Path) -> IO[bytes]:
-    """A shared lock on a version's manifest, which writers test before deleting it."""
-    try:
-        file = open(path / MANIFEST, "rb")  # noqa: SIM115  (held as long as the Index lives)
-    except OSError as error:
-        raise StoreError(f"the index version {path} is gone ({error.strerror})") from error
-    try:
-        fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError as error:
-        file.close()
-        raise StoreError(f"the index version {path} is being deleted") from error
-    return file
-
-
 def _check_model(path: Path, manifest: Manifest) -> None:
     """Refuse an index whose vectors another model (or a newer quotebot) made."""
     if manifest.format_version > FORMAT_VERSION:
@@ -238,16 +230,6 @@ def _check_model(path: Path, manifest: Manifest) -> None:
             f"{embedding.MODEL_NAME} ({embedding.DIMENSION}); rebuild it with "
             "`quotebot index build`"
         )
-
-
-def current_version(index_dir: Path) -> Path | None:
-    """The live version's folder, or None when the index dir holds none."""
-    try:
-        name = (index_dir / CURRENT).read_text().strip()
-    except OSError:
-        return None
-    path = index_dir / name
-    return path if name and path.is_dir() else None
 
 
 def open_index(index_dir: Path) -> Index:
@@ -269,53 +251,6 @@ def open_index(index_dir: Path) -> Index:
             # A newer version went live (and this one was deleted) as we opened it: open that.
             if current_version(index_dir) == path:
                 raise
-
-
-_held = threading.local()
-
-
-@contextmanager
-def writer(index_dir: Path) -> Iterator[None]:
-    """Hold the index's writer lock while changing it; one process (and thread) at a time.
-
-    On entry it removes what a killed writer left behind. Re-entrant within a thread.
-
-    Raises:
-        IndexLocked: another process or thread holds the lock.
-    """
-    key = str(index_dir.resolve())
-    held: set[str] = _held.__dict__.setdefault("dirs", set())
-    if key in held:
-        yield
-        return
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        file = open(index_dir / LOCK, "a+")  # noqa: SIM115  (closed below)
-    except OSError as error:
-        raise StoreError(
-            f"cannot write the index in {index_dir} ({error.strerror or error}); "
-            "choose another folder with --index-dir or QUOTEBOT_INDEX_DIR"
-        ) from error
-    with file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            file.seek(0)
-            holder = file.read().strip() or "another process"
-            raise IndexLocked(
-                f"the index in {index_dir} is being changed by {holder}; "
-                "try again when that has finished"
-            ) from None
-        file.truncate(0)
-        file.write(f"quotebot (pid {os.getpid()}, since {time.strftime('%H:%M:%S')})\n")
-        file.flush()
-        held.add(key)
-        try:
-            _remove_leftovers(index_dir)
-            yield
-        finally:
-            held.discard(key)
-            file.truncate(0)
 
 
 def write_version(
@@ -354,8 +289,7 @@ def _write_version(
     vectors: np.ndarray,
     model: str,
 ) -> Path:
-    sequence = max((_sequence(p.name) for p in _versions(index_dir)), default=0) + 1
-    name = f"{_VERSION_PREFIX}{sequence:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+    name = new_version_name(index_dir)
     tmp = index_dir / f"{_TMP_PREFIX}{name}"
     tmp.mkdir()
 
@@ -374,14 +308,7 @@ def _write_version(
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
-    _fsync_tree(tmp)
-
-    final = index_dir / name
-    os.rename(tmp, final)
-    _fsync_dir(index_dir)
-    _replace_text(index_dir / CURRENT, name + "\n")
-    _remove_old_versions(index_dir)
-    return final
+    return publish(index_dir, tmp, name)
 
 
 def _write_database(path: Path, articles: list[Article], passages: Sequence[Passage]) -> None:
@@ -402,92 +329,3 @@ def _write_database(path: Path, articles: list[Article], passages: Sequence[Pass
         db.commit()
     finally:
         db.close()
-
-
-def _replace_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}")
-    with open(tmp, "w") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for child in folder.iterdir():
-        if child.is_dir():
-            _fsync_tree(child)
-            continue
-        with open(child, "rb") as file:
-            os.fsync(file.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _versions(index_dir: Path) -> list[Path]:
-    """Every version folder, oldest first."""
-    found = [p for p in index_dir.glob(f"{_VERSION_PREFIX}*") if p.is_dir()]
-    return sorted(found, key=lambda p: (_sequence(p.name), p.name))
-
-
-def _sequence(name: str) -> int:
-    """The sequence number in a version's name (0 for names of an older layout)."""
-    number = name.removeprefix(_VERSION_PREFIX).split("-")[0]
-    return int(number) if number.isdigit() and len(number) == 6 else 0
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Remove what a killed writer left behind: temporary files and folders, versions
-    that never went live, and old versions no process is using."""
-    for child in index_dir.glob(f"{_TMP_PREFIX}*"):
-        if child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
-    live = current_version(index_dir)
-    if live is not None:
-        for version in _versions(index_dir):
-            if _sequence(version.name) > _sequence(live.name):
-                _delete_version(version)
-    _remove_old_versions(index_dir)
-
-
-def _remove_old_versions(index_dir: Path, spare: int = 1) -> None:
-    """Delete versions older than the live one, sparing the newest ``spare`` of them
-    and any that a running process still has open."""
-    live = current_version(index_dir)
-    if live is None:
-        return
-    older = [v for v in _versions(index_dir) if _sequence(v.name) < _sequence(live.name)]
-    for old in older[: max(len(older) - spare, 0)]:
-        _delete_version(old)
-
-
-def _delete_version(version: Path) -> None:
-    """Delete a version unless a reader holds it; renamed first, so that a writer killed
-    halfway leaves only a temporary folder for the next one to remove."""
-    try:
-        file = open(version / MANIFEST, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        file = None  # never finished or already half deleted: nobody can be reading it
-    except OSError:
-        return
-    try:
-        if file is not None:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        doomed = version.with_name(f"{_TMP_PREFIX}old-{version.name}")
-        os.rename(version, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
-    except BlockingIOError:
-        return  # in use; a later writer deletes it
-    finally:
-        if file is not None:
-            file.close()
