@@ -165,3 +165,21 @@ def test_admin_markdown_upload(fake: FakeTelegram, bot_index: Path) -> None:
     reply = fake.replies_to(fake.document(chat, admin, "tides.md", text.encode()))[0]
     assert "Added: Tide tables published — 1 paragraph" in reply.result["text"]
     assert "tides" in article_ids(bot_index)
+
+
+def test_a_long_indexing_job_does_not_stall_other_chats(fake: FakeTelegram, uid: int) -> None:
+    chat, admin = admin_chat(fake)
+    paragraphs = "\n\n".join(
+        f"Ledger entry {n}: the {n}th cargo of slate left Easdale quay for port {n % 37}."
+        for n in range(500)
+    )
+    upload = fake.document(
+        chat, admin, "slate-ledger.txt", f"Slate ledger\n\n{paragraphs}".encode()
+    )
+    fake.wait_for("getFile", lambda c: c.params["file_id"] == upload["document"]["file_id"])
+    user = fake.user(uid)
+    question = fake.message(fake.private_chat(user), user, "How far is Agadez from Niamey?")
+    answered = fake.replies_to(question)[0]
+    indexed = fake.replies_to(upload, timeout=300)[0]
+    assert "500 paragraphs" in indexed.result["text"]
+    assert answered.at < indexed.at  # the question did not wait for the indexing

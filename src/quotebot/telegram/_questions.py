@@ -116,6 +116,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.error("no usable index: %s", error)
             await reply(message, text_blocks(UNAVAILABLE))
             return
+    log.info("answering in chat %s (found: %s)", message.chat_id, result.found)
     markup = _more_button(1) if result.found and len(result.passages) > 1 else None
     sent = await reply(message, answer_blocks(result), markup)
     if markup:
