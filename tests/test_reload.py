@@ -75,3 +75,20 @@ def test_running_chat_picks_up_new_and_removed_articles(tmp_path: Path) -> None:
     finally:
         errors = chat.close()
     assert chat.process.returncode == 0, errors
+
+
+def test_run_keeps_articles_added_since_the_build(tmp_path: Path) -> None:
+    articles, index_dir = tmp_path / "articles", tmp_path / "index"
+    ferry(articles)
+    env = {"QUOTEBOT_ARTICLES_DIR": str(articles), "QUOTEBOT_INDEX_DIR": str(index_dir)}
+    first = quotebot("run", stdin=FERRY_QUESTION + "\n", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "noon" in first.stdout and "(1 added)" in first.stderr
+    indexing.add(index_dir, [bridge(tmp_path / "elsewhere")])  # as the bot's /add would
+
+    changed = (articles / "ferry.txt").read_text().replace("at noon", "at one o'clock")
+    (articles / "ferry.txt").write_text(changed)
+    again = quotebot("run", stdin=BRIDGE_QUESTION + "\n", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "(1 updated)" in again.stderr and "now holds 2 articles" in again.stderr
+    assert "May" in again.stdout

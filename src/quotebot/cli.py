@@ -317,11 +317,16 @@ def bot(index_dir: IndexDir = None) -> None:
 
 @app.command()
 def run(index_dir: IndexDir = None) -> None:
-    """Build the index from ./articles if needed, then run the bot (token set) or the chat."""
+    """Index ./articles if needed, then run the bot (token set) or the chat.
+
+    With no index yet it is built; when articles changed since, they are added, so that
+    articles added with `index add` or the bot's /add are kept.
+    """
     settings = Settings()
     folder = _index_dir(index_dir)
     if _is_stale(folder, settings.articles_dir):
-        change_index(folder, [str(settings.articles_dir)], replace=True)
+        first = store.current_version(folder) is None
+        change_index(folder, [str(settings.articles_dir)], replace=first)
     if settings.telegram_bot_token is not None:
         bot(folder)
     else:
