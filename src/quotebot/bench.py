@@ -30,6 +30,8 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from quotebot import bench_scale
+
 DEV8 = Path("../shared/eval/squad_dev8")
 SAMPLE_QUESTIONS = [
     {"question": "How far is Agadez from Niamey?"},
@@ -279,6 +281,9 @@ def speed(
         typer.echo(json.dumps(asdict(result), indent=2))
     else:
         Console().print(table(result))
+
+
+app.command("scale")(bench_scale.scale)
 
 
 def main(argv: list[str]) -> None:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         default="onnx-int8", validation_alias="QUOTEBOT_EMBEDDING_BACKEND"
     )
+    dense_index: Literal["auto", "flat", "hnsw", "ivfpq"] = Field(
+        default="auto", validation_alias="QUOTEBOT_DENSE_INDEX"
+    )
+    flat_limit: int = Field(default=100_000, ge=0, validation_alias="QUOTEBOT_FLAT_LIMIT")
     cache_dir: Path = Field(
         default=Path("~/.cache/quotebot"), validation_alias="QUOTEBOT_CACHE_DIR"
     )

@@ -27,7 +27,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from quotebot import embedding, keywords
+from quotebot import dense, embedding, keywords
 from quotebot.articles import Article
 from quotebot.passages import Passage
 from quotebot.versions import (
@@ -88,6 +88,7 @@ class Manifest:
     articles: int
     format_version: int = FORMAT_VERSION
     created_at: str = ""
+    dense_index: str = "flat"  # the FAISS index type (quotebot.dense): flat, hnsw or ivfpq
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -124,7 +125,7 @@ class Index:
         try:
             self.manifest = Manifest.load(path)
             _check_model(path, self.manifest)
-            self.dense = faiss.read_index(str(path / DENSE))
+            self.dense = dense.load(str(path / DENSE))
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
             self.keywords = keywords.load(path / KEYWORDS) if self.manifest.passages else None
@@ -147,10 +148,7 @@ class Index:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k nearest passages to one unit vector, as (row, cosine) best first."""
-        if len(self) == 0:
-            return []
-        scores, rows = self.dense.search(vector.reshape(1, -1), min(k, len(self)))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        return dense.search(self.dense, self.vectors, vector, k)
 
     def keyword_scores(self, question: str) -> np.ndarray:
         """The BM25 score of every passage for the question."""
@@ -293,9 +291,8 @@ def _write_version(
     tmp = index_dir / f"{_TMP_PREFIX}{name}"
     tmp.mkdir()
 
-    dense = faiss.IndexFlatIP(vectors.shape[1])
-    dense.add(vectors)
-    faiss.write_index(dense, str(tmp / DENSE))
+    vector_index = dense.build(vectors)
+    faiss.write_index(vector_index, str(tmp / DENSE))
     np.save(tmp / VECTORS, vectors)
     if passages:
         keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
@@ -306,6 +303,7 @@ def _write_version(
         passages=len(passages),
         articles=len(articles),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        dense_index=dense.kind_of(vector_index),
     )
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     return publish(index_dir, tmp, name)

@@ -1,0 +1,192 @@
+"""`quotebot bench scale`: the FAISS index types on synthetic vectors at 100k and 1M passages.
+
+For each size the vectors are written once to a memory-mapped .npy file (as an index
+keeps them) with the exact top 10 of each query; then, for each index type, one fresh
+process builds the index (build time and peak memory) and another loads it and answers the
+queries (latency, recall@10 against exact search, peak memory of the query path).
+
+The vectors are synthetic but shaped like sentence embeddings: unit vectors drawn from a
+mixture of clusters in a 48-dimensional subspace of the 384 dimensions, plus a little noise.
+Uniform random vectors would be a worst case no text corpus resembles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from quotebot import dense
+
+DIMENSION = 384
+_CHUNK = 100_000
+
+
+def synthetic(size: int, seed: int = 0, dimension: int = DIMENSION) -> np.ndarray:
+    """``size`` unit vectors shaped like sentence embeddings (see the module docstring)."""
+    latent, clusters = 48, 200
+    basis = np.random.default_rng(42).standard_normal((latent, dimension)).astype(np.float32)
+    centres = np.random.default_rng(43).standard_normal((clusters, latent)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    points = centres[rng.integers(0, clusters, size)]
+    points += 0.7 * rng.standard_normal((size, latent), dtype=np.float32)
+    vectors = points @ basis
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors += 0.05 / np.sqrt(dimension) * rng.standard_normal(vectors.shape, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def prepare(folder: Path, size: int, queries: int) -> None:
+    """Write vectors.npy (memory-mapped, in chunks), queries.npy and the exact top 10."""
+    vectors = np.lib.format.open_memmap(
+        folder / "vectors.npy", mode="w+", dtype=np.float32, shape=(size, DIMENSION)
+    )
+    for start in range(0, size, _CHUNK):
+        stop = min(size, start + _CHUNK)
+        vectors[start:stop] = synthetic(stop - start, seed=start + 1)
+    vectors.flush()
+    asked = synthetic(queries, seed=size + 7)
+    np.save(folder / "queries.npy", asked)
+    best = np.full((queries, 10), -np.inf, dtype=np.float32)
+    rows = np.zeros((queries, 10), dtype=np.int64)
+    for start in range(0, size, _CHUNK):
+        scores = asked @ np.asarray(vectors[start : start + _CHUNK]).T
+        top = np.argpartition(-scores, 9, axis=1)[:, :10]
+        both = np.hstack([best, np.take_along_axis(scores, top, axis=1)])
+        ids = np.hstack([rows, top + start])
+        keep = np.argsort(-both, axis=1)[:, :10]
+        best, rows = np.take_along_axis(both, keep, axis=1), np.take_along_axis(ids, keep, axis=1)
+    np.save(folder / "exact.npy", rows)
+
+
+def _build(folder: str, kind: dense.Kind) -> dict[str, float]:
+    import faiss
+
+    vectors = np.load(Path(folder) / "vectors.npy", mmap_mode="r")
+    start = time.perf_counter()
+    index = dense.build(vectors, kind=kind, flat_limit=0)
+    seconds = time.perf_counter() - start
+    faiss.write_index(index, str(Path(folder) / f"{kind}.faiss"))
+    size = (Path(folder) / f"{kind}.faiss").stat().st_size
+    return {"build_s": seconds, "build_peak_mb": _peak_mb(), "index_mb": size / 2**20}
+
+
+def _query(folder: str, kind: str) -> dict[str, float]:
+    vectors = np.load(Path(folder) / "vectors.npy", mmap_mode="r")
+    asked = np.load(Path(folder) / "queries.npy")
+    exact = np.load(Path(folder) / "exact.npy")
+    index = dense.load(str(Path(folder) / f"{kind}.faiss"))
+    dense.search(index, vectors, asked[0], 10)  # warm up
+    took, found = [], 0
+    for query, truth in zip(asked, exact, strict=True):
+        start = time.perf_counter()
+        hits = dense.search(index, vectors, query, 10)
+        took.append(time.perf_counter() - start)
+        found += len(set(truth.tolist()) & {row for row, _ in hits})
+    ms = 1000 * np.array(took)
+    return {
+        "recall_at_10": found / exact.size,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "query_peak_mb": _peak_mb(),
+    }
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(*args: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "quotebot.bench_scale", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"scale benchmark step {args[0]} failed:\n{done.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(sizes: list[int], kinds: list[str], queries: int, say: Any) -> list[dict[str, Any]]:
+    """One row per (size, kind), each step in its own process."""
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="quotebot-scale-") as folder:
+            say(f"{size:,} vectors: writing them and the exact answers")
+            prepare(Path(folder), size, queries)
+            for kind in kinds:
+                say(f"{size:,} vectors: building {kind}")
+                built = _child("build", folder, kind)
+                say(f"{size:,} vectors: querying {kind}")
+                queried = _child("query", folder, kind)
+                rows.append({"passages": size, "kind": kind, **built, **queried})
+    return rows
+
+
+def scale(
+    size: Annotated[
+        list[int] | None, typer.Option(help="Passages (repeat). Default: 100000 and 1000000.")
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Index type (repeat). Default: flat, hnsw, ivfpq.")
+    ] = None,
+    queries: Annotated[int, typer.Option(help="Queries per index.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Build time, query latency, memory and recall@10 of each FAISS index type at scale."""
+    kinds = kind or ["flat", "hnsw", "ivfpq"]
+    for name in kinds:
+        if name not in ("flat", "hnsw", "ivfpq"):
+            raise ValueError(f"unknown index type {name}; choose flat, hnsw or ivfpq")
+    load = os.getloadavg()[0]
+    with Console(stderr=True).status("scale benchmark") as status:
+        rows = run(size or [100_000, 1_000_000], kinds, queries, status.update)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(
+        caption=f"{os.cpu_count()} cores; load {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+    columns = [
+        ("passages", "{:,}"),
+        ("kind", "{}"),
+        ("build_s", "{:.1f}"),
+        ("build_peak_mb", "{:.0f}"),
+        ("index_mb", "{:.0f}"),
+        ("p50_ms", "{:.2f}"),
+        ("p95_ms", "{:.2f}"),
+        ("query_peak_mb", "{:.0f}"),
+        ("recall_at_10", "{:.3f}"),
+    ]
+    for name, _ in columns:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*(form.format(row[name]) for name, form in columns))
+    Console().print(table)
+
+
+def main(argv: list[str]) -> None:
+    """The child processes: ``build FOLDER KIND`` and ``query FOLDER KIND``."""
+    step, folder, kind = argv
+    if kind not in ("flat", "hnsw", "ivfpq"):
+        raise SystemExit(f"unknown index type {kind}")
+    result = _build(folder, kind) if step == "build" else _query(folder, kind)  # type: ignore[arg-type]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
