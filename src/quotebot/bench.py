@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import typer
 from rich.console import Console
 
 from quotebot import bench_scale
+from quotebot.bench_scale import peak_mb
 
 DEV8 = Path("../shared/eval/squad_dev8")
 SAMPLE_QUESTIONS = [
@@ -148,10 +148,6 @@ def _child(*args: str, backend: str | None = None) -> dict[str, float]:
     return report
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _plain(articles: str) -> dict[str, float]:
     """The baseline: load sentence-transformers and encode every passage, nothing else."""
     from sentence_transformers import SentenceTransformer
@@ -163,14 +159,14 @@ def _plain(articles: str) -> dict[str, float]:
     texts = [p.embedding_text for a in read_sources([articles]).articles for p in split_passages(a)]
     model = SentenceTransformer(str(embedding.model_path()), device="cpu")
     model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-    return {"passages": len(texts), "peak_mb": _peak_mb()}
+    return {"passages": len(texts), "peak_mb": peak_mb()}
 
 
 def _build(articles: str, index_dir: str) -> dict[str, float]:
     from quotebot import indexing
 
     report = indexing.build(Path(index_dir), [articles])
-    return {"passages": report.passages, "peak_mb": _peak_mb()}
+    return {"passages": report.passages, "peak_mb": peak_mb()}
 
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
@@ -205,7 +201,7 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
         "answer_vs_encode": float(np.mean(answer) / np.mean(encode)),
         "p50_ms": float(np.percentile(ms, 50)),
         "p95_ms": float(np.percentile(ms, 95)),
-        "serve_peak_mb": _peak_mb(),
+        "serve_peak_mb": peak_mb(),
     }
     if scored:
         report |= {"top1": top1 / scored, "top5": top5 / scored}

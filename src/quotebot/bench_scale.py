@@ -80,7 +80,7 @@ def _build(folder: str, kind: dense.Kind) -> dict[str, float]:
     seconds = time.perf_counter() - start
     faiss.write_index(index, str(Path(folder) / f"{kind}.faiss"))
     size = (Path(folder) / f"{kind}.faiss").stat().st_size
-    return {"build_s": seconds, "build_peak_mb": _peak_mb(), "index_mb": size / 2**20}
+    return {"build_s": seconds, "build_peak_mb": peak_mb(), "index_mb": size / 2**20}
 
 
 def _query(folder: str, kind: str) -> dict[str, float]:
@@ -100,11 +100,22 @@ def _query(folder: str, kind: str) -> dict[str, float]:
         "recall_at_10": found / exact.size,
         "p50_ms": float(np.percentile(ms, 50)),
         "p95_ms": float(np.percentile(ms, 95)),
-        "query_peak_mb": _peak_mb(),
+        "query_peak_mb": peak_mb(),
     }
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ru_maxrss over fork and exec, so a child
+    would report its parent's peak when that was higher.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -185,6 +185,7 @@ def index_stats(index_dir: IndexDir = None) -> None:
         ("passages", manifest.passages),
         ("model", manifest.model),
         ("dimension", manifest.dimension),
+        ("dense index", manifest.dense_index),
         ("format version", manifest.format_version),
         ("created at", manifest.created_at),
         ("size on disk", f"{size / 1e6:.2f} MB"),

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         default="auto", validation_alias="QUOTEBOT_DENSE_INDEX"
     )
     flat_limit: int = Field(default=100_000, ge=0, validation_alias="QUOTEBOT_FLAT_LIMIT")
+    qdrant_url: str = Field(default="", validation_alias="QUOTEBOT_QDRANT_URL")
+    qdrant_api_key: str = Field(default="", validation_alias="QUOTEBOT_QDRANT_API_KEY")
     cache_dir: Path = Field(
         default=Path("~/.cache/quotebot"), validation_alias="QUOTEBOT_CACHE_DIR"
     )

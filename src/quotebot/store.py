@@ -24,12 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from quotebot import dense, embedding, keywords
 from quotebot.articles import Article
 from quotebot.passages import Passage
+from quotebot.qdrant import QdrantError
 from quotebot.versions import (
     CURRENT,
     LOCK,
@@ -125,13 +125,15 @@ class Index:
         try:
             self.manifest = Manifest.load(path)
             _check_model(path, self.manifest)
-            self.dense = dense.load(str(path / DENSE))
+            self.dense = dense.open_index(path, self.manifest.dense_index)
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
             self.keywords = keywords.load(path / KEYWORDS) if self.manifest.passages else None
             self._db = sqlite3.connect(
                 f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
             )
+        except QdrantError as error:
+            raise StoreError(f"the index in {path} cannot be opened: {error}") from error
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
             raise StoreError(
                 f"the index in {path} is damaged ({error}); rebuild it with `quotebot index build`"
@@ -291,8 +293,10 @@ def _write_version(
     tmp = index_dir / f"{_TMP_PREFIX}{name}"
     tmp.mkdir()
 
-    vector_index = dense.build(vectors)
-    faiss.write_index(vector_index, str(tmp / DENSE))
+    try:
+        dense_kind = dense.write(vectors, tmp)  # dense.faiss, or a Qdrant collection
+    except QdrantError as error:
+        raise StoreError(f"the index was not changed: {error}") from error
     np.save(tmp / VECTORS, vectors)
     if passages:
         keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
@@ -303,7 +307,7 @@ def _write_version(
         passages=len(passages),
         articles=len(articles),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        dense_index=dense.kind_of(vector_index),
+        dense_index=dense_kind,
     )
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     return publish(index_dir, tmp, name)

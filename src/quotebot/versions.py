@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from quotebot import qdrant
+
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 MANIFEST = "manifest.json"  # in every complete version; readers hold a shared lock on it
@@ -174,6 +176,7 @@ def _remove_leftovers(index_dir: Path) -> None:
     that never went live, and old versions no process is using."""
     for child in index_dir.glob(f"{TMP_PREFIX}*"):
         if child.is_dir():
+            qdrant.discard(child)  # its Qdrant collection, if it made one
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
@@ -210,6 +213,7 @@ def _delete_version(version: Path) -> None:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         doomed = version.with_name(f"{TMP_PREFIX}old-{version.name}")
         os.rename(version, doomed)
+        qdrant.discard(doomed)
         shutil.rmtree(doomed, ignore_errors=True)
     except BlockingIOError:
         return  # in use; a later writer deletes it
