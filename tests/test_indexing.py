@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from tests.auxil.website import article_html, serve
 
 from quotebot import indexing, store
 from quotebot.answer import Engine
+from quotebot.articles import read_sources
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
@@ -74,3 +76,20 @@ def test_bot_adds_an_article_by_url(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert answer.found and "noon" in answer.quote
     assert answer.passages[0].passage.url == url
     assert answer.passages[0].passage.published == "2024-05-03"
+
+
+def test_each_article_carries_a_content_hash(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ferry = _write(tmp_path, "ferry", "Ferry news", "The ferry leaves at noon.")
+    indexing.add(index_dir, [ferry])
+    [info] = store.open_index(index_dir).articles()
+    [article] = read_sources([ferry]).articles
+    assert info.content_hash == article.content_hash and len(info.content_hash) == 32
+
+    # The same article from another file is the same article; a changed date is an update.
+    record = {"id": "ferry", "title": "Ferry news", "paragraphs": ["The ferry leaves at noon."]}
+    (tmp_path / "ferry.json").write_text(json.dumps(record))
+    assert indexing.add(index_dir, [tmp_path / "ferry.json"]).unchanged == ["ferry"]
+    (tmp_path / "ferry.json").write_text(json.dumps({**record, "published": "2024-05-03"}))
+    report = indexing.add(index_dir, [tmp_path / "ferry.json"])
+    assert report.updated == ["ferry"] and report.embedded == 0  # same text, vector reused

@@ -7,6 +7,7 @@ article pages and RSS/Atom feeds (see :mod:`quotebot.web`).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,13 @@ class Article:
     url: str | None = None
     published: str | None = None
     source: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of what the article says (title, paragraphs, url, date); where it was
+        read from does not count. Equal hashes: nothing to update."""
+        said = json.dumps([self.title, self.paragraphs, self.url, self.published])
+        return hashlib.sha256(said.encode()).hexdigest()[:32]
 
 
 class SourceError(Exception):

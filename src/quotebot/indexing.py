@@ -58,7 +58,7 @@ def build(
         return report
     with store.writer(index_dir):
         previous = _open_live(index_dir, strict=False)
-        old = {a.id: a for a in previous.read_articles()} if previous else {}
+        old = _hashes(previous)
         for article in read.articles:
             _classify(report, article, old.get(article.id))
         report.removed = [i for i in old if i not in {a.id for a in read.articles}]
@@ -76,8 +76,9 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
     with store.writer(index_dir):
         previous = _open_live(index_dir, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
+        old = _hashes(previous)
         for article in read.articles:
-            _classify(report, article, articles.get(article.id))
+            _classify(report, article, old.get(article.id))
             articles[article.id] = article
         if report.added or report.updated:
             _write(index_dir, list(articles.values()), previous, report, progress)
@@ -104,18 +105,24 @@ def remove(index_dir: Path, ids: Iterable[str]) -> Report:
     return report
 
 
-def _classify(report: Report, article: Article, old: Article | None) -> None:
-    if old is None:
+def _classify(report: Report, article: Article, old_hash: str | None) -> None:
+    """Added, updated or unchanged, by the article's content hash."""
+    if old_hash is None:
         report.added.append(article.id)
-    elif (old.title, old.paragraphs, old.url, old.published) != (
-        article.title,
-        article.paragraphs,
-        article.url,
-        article.published,
-    ):
+    elif old_hash != article.content_hash:
         report.updated.append(article.id)
     else:
         report.unchanged.append(article.id)
+
+
+def _hashes(index: store.Index | None) -> dict[str, str]:
+    """The content hash of each indexed article, as stored (computed for older indexes)."""
+    if index is None:
+        return {}
+    stored = {info.id: info.content_hash for info in index.articles()}
+    if all(stored.values()):
+        return stored
+    return {a.id: a.content_hash for a in index.read_articles()}
 
 
 def _open_live(index_dir: Path, *, strict: bool) -> store.Index | None:

@@ -68,7 +68,7 @@ __all__ = [
 _SCHEMA = """
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, url TEXT, published TEXT,
-    source TEXT, paragraphs INTEGER NOT NULL
+    source TEXT, paragraphs INTEGER NOT NULL, hash TEXT NOT NULL
 );
 CREATE TABLE passages (
     row INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
@@ -106,6 +106,7 @@ class ArticleInfo:
     published: str | None
     source: str | None
     paragraphs: int
+    content_hash: str = ""  # Article.content_hash when it was indexed
 
 
 class Index:
@@ -132,6 +133,8 @@ class Index:
             self._db = sqlite3.connect(
                 f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
             )
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
+            self._article_hashes = "hash" in columns  # not in indexes written before them
         except QdrantError as error:
             raise StoreError(f"the index in {path} cannot be opened: {error}") from error
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
@@ -202,10 +205,12 @@ class Index:
 
     def articles(self) -> list[ArticleInfo]:
         """Every indexed article, in the order they were added."""
+        hashes = "hash" if self._article_hashes else "''"
         return [
             ArticleInfo(*row)
             for row in self._db.execute(
-                "SELECT id, title, url, published, source, paragraphs FROM articles ORDER BY rowid"
+                f"SELECT id, title, url, published, source, paragraphs, {hashes} "
+                "FROM articles ORDER BY rowid"
             )
         ]
 
@@ -318,8 +323,11 @@ def _write_database(path: Path, articles: list[Article], passages: Sequence[Pass
     try:
         db.executescript(_SCHEMA)
         db.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
-            [(a.id, a.title, a.url, a.published, a.source, len(a.paragraphs)) for a in articles],
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (a.id, a.title, a.url, a.published, a.source, len(a.paragraphs), a.content_hash)
+                for a in articles
+            ],
         )
         db.executemany(
             "INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
