@@ -63,6 +63,13 @@ def test_more_sources_lists_the_next_passages(
     )
     assert "reply_markup" not in fake.stored(call)  # the pressed button is gone
     assert "Russian forces positioning to take over U.S. Military base" in shown
+    # the next page, from the button under the sources
+    press_and_wait(fake, user, fake.stored(sources))
+    page_two = fake.wait_for(
+        "sendMessage",
+        lambda c: c.ok and c.params["chat_id"] == uid and "\n6. " in c.result["text"],
+    )[0]
+    assert replied_id(page_two) == replied_id(call)
 
 
 def test_the_button_still_works_after_a_restart(uid: int, bot_index: Path) -> None:

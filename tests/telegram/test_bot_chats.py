@@ -134,3 +134,17 @@ def test_ask_without_entities_is_still_a_command(
     sentinel = fake.message(chat, user, f"/ask {AGADEZ}")
     fake.replies_to(sentinel)
     assert not [c for c in fake.sent(group_id) if replied_id(c) == theirs["message_id"]]
+
+
+def test_basic_groups_and_forum_topics(fake: FakeTelegram, uid: int, group_id: int) -> None:
+    user = fake.user(uid)
+    basic = {"id": group_id // 1_000_000, "type": "group", "title": "Old group"}
+    question = fake.message(basic, user, f"@{BOT['username']} {AGADEZ}")
+    assert "500 miles" in fake.replies_to(question)[0].result["text"]
+    forum = {**fake.group_chat(group_id), "is_forum": True}
+    topic = {"message_thread_id": 77, "is_topic_message": True}
+    question = fake.message(forum, user, f"/ask {AGADEZ}", **topic)
+    answer = fake.replies_to(question)[0]
+    assert answer.params["message_thread_id"] == 77
+    typing = fake.wait_for("sendChatAction", lambda c: c.params["chat_id"] == group_id)[0]
+    assert typing.params["message_thread_id"] == 77

@@ -14,6 +14,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from quotebot import store
@@ -27,7 +28,7 @@ from quotebot.telegram._formatting import (
     text_blocks,
 )
 from quotebot.telegram._replies import reply, typing
-from quotebot.telegram._state import BotState, state_of
+from quotebot.telegram._state import state_of
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,11 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _usage(message: Message, username: str) -> str:
     if message.chat.type == ChatType.PRIVATE:
-        return "Send me a question about my articles, e.g. /ask who said what?"
-    return f"Ask me like this: /ask@{username} your question"
+        return "Send me your question about my articles (as it is, or after /ask)."
+    return (
+        f"Ask me like this: /ask@{username} followed by your question, "
+        f"or mention @{username} in it."
+    )
 
 
 def _more_button(start: int) -> InlineKeyboardMarkup:
@@ -167,7 +171,12 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     question, asked = found
     state = state_of(context)
-    result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
+    try:
+        result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
+    except store.StoreError as error:
+        log.error("no usable index: %s", error)
+        await reply(asked, text_blocks(UNAVAILABLE))
+        return
     hits = result.passages[start : start + PAGE]
     if not hits:
         await reply(asked, text_blocks("There are no more sources for this question."))
@@ -179,12 +188,8 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
     sent = await reply(asked, [header, *passage_blocks(hits, start + 1)], markup)
     if more:
-        _remember(state, sent[-1], question)
+        state.remember(sent[-1].chat_id, sent[-1].message_id, question)
     await _drop_button(query.message)
-
-
-def _remember(state: BotState, message: Message, question: str) -> None:
-    state.remember(message.chat_id, message.message_id, question)
 
 
 async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
@@ -192,7 +197,7 @@ async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
     if isinstance(message, Message) and message.reply_markup:
         try:
             await message.edit_reply_markup(None)
-        except Exception as error:  # noqa: BLE001 (cosmetic: the sources were already sent)
+        except TelegramError as error:  # cosmetic: the sources were already sent
             log.info("could not remove the button: %s", error)
 
 
