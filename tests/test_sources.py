@@ -180,7 +180,8 @@ def test_bad_urls_are_one_line_each(site: Website, setup: object, reason: str) -
 
 def test_private_addresses_are_refused_by_default(site: Website) -> None:
     url = site.page("/news/oban-ferry", FERRY)
-    for address in (url, url.replace("127.0.0.1", "localhost")):
+    disguises = ["localhost", "127.1", "2130706433", "0x7f000001"]  # all 127.0.0.1
+    for address in [url] + [url.replace("127.0.0.1", name) for name in disguises]:
         read = read_sources([address], SourceOptions())
         [error] = read.errors
         assert "refused: it points to 127.0.0.1, a loopback address" in str(error)
