@@ -13,6 +13,7 @@ from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry
 
 from quotebot import indexing
+from quotebot.answer import Engine
 
 BRIDGE_QUESTION = "When does the old bridge close?"
 
@@ -92,3 +93,15 @@ def test_run_keeps_articles_added_since_the_build(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "(1 updated)" in again.stderr and "now holds 2 articles" in again.stderr
     assert "May" in again.stdout
+
+
+def test_a_broken_new_version_leaves_the_open_one_answering(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    indexing.build(index_dir, [ferry(tmp_path)])
+    engine = Engine(index_dir)
+    assert "noon" in engine.answer(FERRY_QUESTION).quote
+    broken = index_dir / "v-999999-broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{")
+    (index_dir / "CURRENT").write_text(broken.name + "\n")  # as if by hand
+    assert "noon" in engine.answer(FERRY_QUESTION).quote

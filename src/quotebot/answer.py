@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,8 @@ import numpy as np
 
 from quotebot import evidence, keywords, store
 from quotebot.search import Hit, Mode, Ranking, rank
+
+log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
 _WORD = re.compile(r"\w+")
@@ -195,11 +198,19 @@ class Engine:
 
     @property
     def index(self) -> store.Index:
-        """The live index, reopened when a new version has gone live."""
+        """The live index, reopened when a new version has gone live.
+
+        Should the new version fail to open, the one already open keeps answering.
+        """
         live = store.current_version(self.index_dir)
         with self._lock:
-            if self._index is None or (live is not None and live != self._index.path):
+            if self._index is None:
                 self._index = store.open_index(self.index_dir)
+            elif live is not None and live != self._index.path:
+                try:
+                    self._index = store.open_index(self.index_dir)
+                except store.StoreError as error:
+                    log.warning("still answering from %s: %s", self._index.path, error)
             return self._index
 
     def answer(self, question: str, k: int = DEFAULT_K) -> Answer:

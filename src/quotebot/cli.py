@@ -112,7 +112,7 @@ def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
     Exit status 0 when any article was indexed, 1 when none was.
     """
     change = indexing.build if replace else indexing.add
-    with _progress("Embedding passages") as progress:
+    with _progress("Reading sources, embedding passages") as progress:
         report = change(index_dir, sources, progress)
     _summarize(report, index_dir)
     if not report.indexed:
