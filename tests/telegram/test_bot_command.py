@@ -13,6 +13,9 @@ from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.fake_telegram import FakeTelegram
 from tests.conftest import ARTICLES
 
+from quotebot.settings import Settings
+from quotebot.telegram import api_urls
+
 
 def bot_env(fake: FakeTelegram, index_dir: Path, token: str | None = None) -> dict[str, str]:
     return {
@@ -82,3 +85,26 @@ def test_the_bot_needs_an_index(tmp_path: Path) -> None:
     with FakeTelegram() as fake:
         result = quotebot("bot", cwd=ROOT, env=bot_env(fake, tmp_path / "none"))
     assert result.returncode != 0 and "no index in" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("base", "files", "expected"),
+    [
+        ("", "", ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot")),
+        (
+            "http://127.0.0.1:8081",
+            "",
+            ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot"),
+        ),
+        ("http://h:1/bot/", "", ("http://h:1/bot", "http://h:1/file/bot")),
+        ("http://h/bot{token}", "", ("http://h/bot{token}", "http://h/file/bot{token}")),
+        ("http://h:1/bot", "http://f:2", ("http://h:1/bot", "http://f:2/file/bot")),
+    ],
+)
+def test_api_urls(base: str, files: str, expected: tuple[str, str]) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        TELEGRAM_API_BASE_URL=base,
+        TELEGRAM_API_FILE_URL=files,
+    )
+    assert api_urls(settings) == expected

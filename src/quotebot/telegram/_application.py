@@ -100,14 +100,15 @@ def api_urls(settings: Settings) -> tuple[str, str]:
     A bare server address gets Telegram's ``/bot`` and ``/file/bot`` paths; without a file
     URL, files come from the same server as the API.
     """
-    base = settings.telegram_api_base_url.strip()
-    if urlsplit(base).path in ("", "/"):
-        base = base.rstrip("/") + "/bot"
-    files = (settings.telegram_api_file_url or "").strip()
+    base = settings.telegram_api_base_url.strip().rstrip("/")
+    if urlsplit(base).path == "":
+        base += "/bot"
+    files = (settings.telegram_api_file_url or "").strip().rstrip("/")
     if not files:
-        files = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
-    elif urlsplit(files).path in ("", "/"):
-        files = files.rstrip("/") + "/file/bot"
+        parts = urlsplit(base)
+        files = parts._replace(path=parts.path.replace("/bot", "/file/bot", 1)).geturl()
+    elif urlsplit(files).path == "":
+        files += "/file/bot"
     return base, files
 
 
@@ -248,7 +249,11 @@ def run_bot(settings: Settings, index_dir: Path | None = None) -> None:
     configure_logging(token)
     asyncio.run(_check_token(settings, token))
     application = build_application(settings, index_dir)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+    # A short pause between polls keeps a server that does not hold long polls from
+    # being asked in a tight loop; against Telegram it adds at most 0.1 s.
+    application.run_polling(
+        poll_interval=0.1, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
+    )
 
 
 async def _check_token(settings: Settings, token: str) -> None:

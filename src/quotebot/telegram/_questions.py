@@ -168,7 +168,10 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if found is None:
         await query.answer(EXPIRED, show_alert=True)
         return
-    await query.answer()
+    try:
+        await query.answer()
+    except TelegramError as error:  # the sources still follow
+        log.warning("could not answer the button press: %s", error)
     question, asked = found
     state = state_of(context)
     try:
