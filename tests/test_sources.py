@@ -3,10 +3,12 @@ the web's bad answers, served by a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from tests.auxil.website import Website, article_html, serve
 
 from quotebot.articles import Article, SourceOptions, read_sources
@@ -212,3 +214,22 @@ def test_non_public_addresses(address: str, kind: str) -> None:
 def test_public_addresses_pass() -> None:
     for address in ("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"):
         check_address(address)
+
+
+def test_https_is_verified_against_the_host_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the checked address, but TLS still checks the host's name."""
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(tls)
+    with serve(tls) as site:
+        url = site.page("/news/oban-ferry", FERRY)
+        [error] = read_sources([url], LOCAL).errors  # our CA is not trusted yet
+        assert "secure connection failed" in str(error) and "CERTIFICATE_VERIFY_FAILED" in str(
+            error
+        )
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        article = _one([url])
+    assert article.title == "Oban ferry timetable changes" and article.url == url

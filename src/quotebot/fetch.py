@@ -109,8 +109,8 @@ def check_address(address: str, allow_private: bool = False) -> None:
     )
 
 
-def _resolve(host: str, port: int, allow_private: bool, deadline: float) -> str:
-    """The address to connect to, after checking every address the host has."""
+def _resolve(host: str, port: int, allow_private: bool, deadline: float) -> list[str]:
+    """The addresses to connect to, in order, once every one of them has been checked."""
     lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         infos = lookup.result(timeout=max(deadline - time.monotonic(), 0.1))
@@ -121,7 +121,7 @@ def _resolve(host: str, port: int, allow_private: bool, deadline: float) -> str:
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         check_address(address, allow_private)
-    return addresses[0]
+    return addresses
 
 
 def _get(url: str, limits: Limits, deadline: float) -> urllib3.BaseHTTPResponse:
@@ -135,28 +135,33 @@ def _get(url: str, limits: Limits, deadline: float) -> urllib3.BaseHTTPResponse:
         raise FetchError("not a valid URL (it names no host)")
     host = parts.host.strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = _resolve(host, port, limits.allow_private, deadline)
-    remaining = max(deadline - time.monotonic(), 0.1)
-    timeout = urllib3.Timeout(connect=remaining, read=remaining)
-    pool: urllib3.HTTPConnectionPool
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, server_hostname=host, assert_hostname=host
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout)
-    try:
-        return pool.urlopen(
-            "GET",
-            parts.request_uri,
-            headers={"Host": parts.netloc or host, "User-Agent": USER_AGENT, "Accept": ACCEPT},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
-    except HTTPError as error:
-        raise FetchError(_network_reason(error, limits)) from error
+    addresses = _resolve(host, port, limits.allow_private, deadline)
+    for number, address in enumerate(addresses, start=1):
+        remaining = max(deadline - time.monotonic(), 0.1)
+        timeout = urllib3.Timeout(connect=remaining, read=remaining)
+        pool: urllib3.HTTPConnectionPool
+        if parts.scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(
+                address, port, timeout=timeout, server_hostname=host, assert_hostname=host
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout)
+        try:
+            return pool.urlopen(
+                "GET",
+                parts.request_uri,
+                headers={"Host": parts.netloc or host, "User-Agent": USER_AGENT, "Accept": ACCEPT},
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except NewConnectionError as error:
+            if number == len(addresses):  # else try the host's next address (IPv4 after IPv6)
+                raise FetchError(_network_reason(error, limits)) from error
+        except HTTPError as error:
+            raise FetchError(_network_reason(error, limits)) from error
+    raise FetchError(f"the host {host} has no address")
 
 
 def _read(response: urllib3.BaseHTTPResponse, limits: Limits, deadline: float) -> bytes:

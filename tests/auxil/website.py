@@ -1,7 +1,9 @@
-"""A real web site on 127.0.0.1 (http.server in a thread) serving pages a test sets up."""
+"""A real web site on 127.0.0.1 (http.server in a thread, optionally over TLS) serving
+pages a test sets up."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -23,13 +25,14 @@ class Response:
 class Website:
     """The pages served, by path; anything else is a 404."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, base: str = "http://127.0.0.1") -> None:
         self.port = port
+        self.base = base
         self.pages: dict[str, Response] = {}
         self.requests: list[str] = []
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.base}:{self.port}{path}"
 
     def page(
         self,
@@ -64,8 +67,9 @@ def article_html(title: str, *paragraphs: str, published: str = "2024-05-03") ->
 
 
 @contextmanager
-def serve() -> Iterator[Website]:
-    """Serve a Website on a free port of 127.0.0.1 until the block ends."""
+def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
+    """Serve a Website on a free port of 127.0.0.1 until the block ends; with ``tls``,
+    over HTTPS as https://localhost:PORT."""
     site: Website
 
     class Handler(BaseHTTPRequestHandler):
@@ -88,7 +92,9 @@ def serve() -> Iterator[Website]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    site = Website(server.server_address[1])
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    site = Website(server.server_address[1], "https://localhost" if tls else "http://127.0.0.1")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
