@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import SEED_ARTICLE_ID, read_jsonl
+from tests.auxil.corpus import lighthouse
+from tests.conftest import ARTICLES, SEED_ARTICLE_ID, read_jsonl
 
-from quotebot import answer
+from quotebot import answer, indexing
 from quotebot.answer import Engine
 
 SEED_QUESTIONS = [
@@ -34,6 +35,16 @@ def test_seed_questions_quote_the_right_paragraph(
     assert expected in result.quote
     assert result.quote in top.text
     assert result.answer in result.quote
+
+
+@pytest.mark.parametrize(("question", "expected", "paragraph"), SEED_QUESTIONS)
+def test_seed_questions_get_the_short_answer(
+    engine: Engine, question: str, expected: str, paragraph: int
+) -> None:
+    result = engine.answer(question)
+    assert result.answer == expected
+    start = result.answer_start
+    assert result.quote[start : start + len(result.answer)] == expected
 
 
 def test_seed_questions_file(engine: Engine, shared: Path) -> None:
@@ -70,3 +81,58 @@ def test_module_level_answer(sample_index: Path) -> None:
 def test_empty_question_is_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="empty"):
         engine.answer("   ")
+
+
+@pytest.fixture(scope="module")
+def lighthouse_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    folder = tmp_path_factory.mktemp("lighthouse")
+    lighthouse(folder / "articles")
+    indexing.build(folder / "index", [ARTICLES, folder / "articles"])
+    return Engine(folder / "index")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "sentence"),
+    [
+        ("Who designed the Ardnamurchan lighthouse?", "Alan Stevenson", "Its designer"),
+        ("How tall is the lighthouse tower?", "36 metres", "The tower stands"),
+        ("How many steps lead up to the lantern room?", "152", "Visitors can climb"),
+        ("When was the Ardnamurchan light automated?", "1988", "The light was automated"),
+        ("How much will the restoration cost?", "£2.4 million", "The board expects"),
+    ],
+)
+def test_quote_is_the_answering_sentence_and_answer_the_span(
+    lighthouse_engine: Engine, question: str, expected: str, sentence: str
+) -> None:
+    result = lighthouse_engine.answer(question)
+    assert result.found
+    assert sentence in result.quote
+    assert result.quote in result.passages[0].passage.text
+    assert result.answer == expected
+
+
+def test_a_question_without_a_kind_quotes_the_sentence(lighthouse_engine: Engine) -> None:
+    result = lighthouse_engine.answer("What will pay for the lighthouse restoration?")
+    assert result.found and "heritage grant" in result.quote
+    assert result.answer == result.quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the football World Cup in 2018?",
+        "What is the chemical formula of table salt?",
+        "How many moons does Jupiter have?",
+    ],
+)
+def test_questions_about_other_things_are_declined(
+    lighthouse_engine: Engine, question: str
+) -> None:
+    result = lighthouse_engine.answer(question)
+    assert not result.found and result.quote == ""
+
+
+def test_the_quote_leaves_out_sentences_that_do_not_answer(engine: Engine) -> None:
+    result = engine.answer("Who is the Kremlin spokesperson?")
+    assert result.quote.startswith("Dmitry Peskov, a spokesperson for the Kremlin")
+    assert result.quote.endswith("including military cooperation.")

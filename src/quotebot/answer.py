@@ -23,7 +23,7 @@ _WORD = re.compile(r"\w+")
 # fitted on squad_dev8 by scripts/fit_models.py as "this sentence holds the answer".
 SENTENCE_WEIGHTS = {"coverage": 5.104, "phrases": 1.836, "typed": 1.348}
 # A neighbouring sentence scoring within this of the best joins the quote.
-NEIGHBOUR_MARGIN = 1.5
+NEIGHBOUR_MARGIN = 2.0
 _REFERS_BACK = re.compile(
     r"(It|Its|This|These|Those|They|Their|He|His|She|Her|Such|There|That|The latter)\b"
 )
@@ -75,22 +75,26 @@ class Answer:
 def choose_quote(query: evidence.Query, hit: Hit) -> tuple[int, int, evidence.SentenceMatch]:
     """The sentence(s) of the passage that best answer the question: (start, end, best one).
 
-    The best-scoring sentence, joined by its better neighbour when that one scores within
-    ``NEIGHBOUR_MARGIN`` of it, or when the best begins by referring back ("It", "They" ...).
+    The best-scoring sentence, joined by a neighbour when the neighbour scores within
+    ``NEIGHBOUR_MARGIN`` of it, when the best begins by referring back ("It", "They" ...) to
+    the one before, or when only the neighbour holds the kind of thing asked for.
     """
-    sentences = evidence.match_sentences(query, hit.passage.text)
+    text = hit.passage.text
+    sentences = evidence.match_sentences(query, text)
     scores = [_weigh(SENTENCE_WEIGHTS, sentence_features(s)) for s in sentences]
     i = max(range(len(sentences)), key=scores.__getitem__)
     best = sentences[i]
-    neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
-    if not neighbours:
+    neighbours = sorted(
+        (j for j in (i - 1, i + 1) if 0 <= j < len(sentences)), key=lambda j: -scores[j]
+    )
+    joined = next((j for j in neighbours if scores[i] - scores[j] < NEIGHBOUR_MARGIN), None)
+    if joined is None and i > 0 and _REFERS_BACK.match(text, best.start):
+        joined = i - 1
+    if joined is None and not best.typed:
+        joined = next((j for j in neighbours if sentences[j].typed), None)
+    if joined is None:
         return best.start, best.end, best
-    j = max(neighbours, key=scores.__getitem__)
-    if scores[i] - scores[j] >= NEIGHBOUR_MARGIN:
-        if i == 0 or not _REFERS_BACK.match(hit.passage.text, best.start):
-            return best.start, best.end, best
-        j = i - 1
-    first, last = sentences[min(i, j)], sentences[max(i, j)]
+    first, last = sentences[min(i, joined)], sentences[max(i, joined)]
     return first.start, last.end, best
 
 
@@ -108,13 +112,13 @@ def choose_span(
     if pattern is None:
         return quote, 0
     words = list(_WORD.finditer(quote))
-    stems = keywords.tokenize([w.group(0) for w in words])
+    stems = [keywords.terms(w.group(0)) for w in words]
     anchors = [w.start() for w, s in zip(words, stems, strict=True) if s and s[0] in query.terms]
     asked = query.text.lower()
     best: tuple[float, str, int] | None = None
     for match in pattern.finditer(quote):
         text = match.group(0).rstrip(".,;:")
-        if not text or text.lower() in asked or not keywords.tokenize([text])[0]:
+        if not text or text.lower() in asked or not keywords.terms(text):
             continue
         distance = min((abs(match.start() - a) for a in anchors), default=0)
         if not low <= match.start() < high:

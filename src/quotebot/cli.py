@@ -291,7 +291,7 @@ def eval_command(
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return
-    out.print(evaluation.table(report.scores), width=max(out.width, 120))
+    Console(highlight=False, width=max(out.width, 120)).print(evaluation.table(report.scores))
 
 
 def _is_stale(index_dir: Path, articles_dir: Path) -> bool:

@@ -78,20 +78,23 @@ _NUMBER_WORDS = (
     r"eighty|ninety|hundred|thousand|million|billion|trillion|dozen|several|half)"
 )
 _NUMBER = rf"(?:[$£€]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}(?:[- ]{_NUMBER_WORDS})*)"
+_FUNCTION_WORDS = (
+    r"(?:in|of|and|the|from|to|at|on|for|by|with|a|an|or|was|were|is|are|as|than|that|which)"
+)
 _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion))?"
 # Spans of each kind in a sentence, most specific first.
 SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     DATE: re.compile(
         rf"\b(?:{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTH}\s\d{{4}}|"
         rf"{_MONTH}\s\d{{4}}|{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?|"
-        r"(?:the\s)?(?:early\s|late\s|mid-?)?\d{1,2}(?:st|nd|rd|th)\s(?:and\s\d{1,2}(?:st|nd|rd|th)\s)?"
+        r"(?:early\s|late\s|mid-?)?\d{1,2}(?:st|nd|rd|th)\s(?:and\s\d{1,2}(?:st|nd|rd|th)\s)?"
         r"centur(?:y|ies)(?:\s(?:BC|AD|BCE|CE))?|"
-        r"(?:the\s)?(?:early\s|late\s|mid-?)?\d{3,4}s|\d{3,4}(?:\s?(?:BC|AD|BCE|CE))?"
+        r"(?:early\s|late\s|mid-?)?\d{3,4}s|\d{3,4}(?:\s?(?:BC|AD|BCE|CE))?"
         r"(?:\s?(?:-|–|to|and)\s?\d{2,4})?)\b"
     ),
     QUANTITY: re.compile(
-        rf"(?:\b|(?=[$£€])){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|percent)|[- ]"
-        r"(?:[a-z]+(?:\s(?:per|an?|of)\s[a-z]+)?))"
+        rf"[$£€]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|(?:\b){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|"
+        rf"percent)|[- ](?!{_FUNCTION_WORDS}\b)[a-z]+(?:\s(?:per|an?|of)\s[a-z]+)?)"
     ),
     NUMBER: re.compile(rf"(?:\b|(?=[$£€])){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|percent))?\b"),
 }
@@ -163,7 +166,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def analyse(question: str, frequencies: keywords.Frequencies) -> Query:
     """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
     words = (w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS)
-    [tokens] = keywords.tokenize([" ".join(words)])
+    tokens = keywords.terms(" ".join(words))
     n = frequencies.documents
     weights: dict[str, float] = {}
     unknown = 0.0
@@ -185,7 +188,7 @@ def analyse(question: str, frequencies: keywords.Frequencies) -> Query:
 def match_sentences(query: Query, text: str) -> list[SentenceMatch]:
     """How each sentence of a passage matches the query, in the passage's order."""
     spans = split_sentences(text)
-    tokenized = keywords.tokenize([text[s:e] for s, e in spans])
+    tokenized = [keywords.terms(text[s:e]) for s, e in spans]
     return [
         SentenceMatch(
             start,
@@ -202,7 +205,7 @@ def match_sentences(query: Query, text: str) -> list[SentenceMatch]:
 
 def coverage(query: Query, text: str) -> float:
     """The share of the question's term weight found in a text."""
-    [tokens] = keywords.tokenize([text])
+    tokens = keywords.terms(text)
     return _coverage(query, tokens)
 
 

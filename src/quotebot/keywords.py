@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,24 @@ def tokenize(texts: list[str]) -> list[list[str]]:
         texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
     )
     return tokens
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """The tokens ``tokenize`` gives for one text, in order, without its per-call overhead."""
+    stop = _stopwords()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    stems: list[str] = _stemmer().stemWords(words)
+    return stems
 
 
 def build(texts: list[str], folder: Path) -> None:

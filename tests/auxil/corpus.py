@@ -43,3 +43,21 @@ def many_articles(folder: Path, count: int, paragraphs: int = 5) -> list[Path]:
         ]
         written.append(write_article(folder, f"town-{n:03d}", f"{town} news {n}", *body))
     return written
+
+
+LIGHTHOUSE_PARAGRAPHS = (
+    "The Northern Lighthouse Board said on Tuesday that keepers will return to the "
+    "Ardnamurchan lighthouse next spring. The light was automated in 1988.",
+    "The tower stands 36 metres tall and was built from granite quarried on the Isle of Mull. "
+    "Its designer, Alan Stevenson, also built the Skerryvore light.",
+    "Visitors can climb the 152 steps to the lantern room between April and October. "
+    "Tickets cost eight pounds for adults.",
+    "The board expects the restoration to cost £2.4 million, paid for by a heritage grant.",
+)
+
+
+def lighthouse(folder: Path) -> Path:
+    """A short article whose questions ask for names, dates, numbers and amounts."""
+    return write_article(
+        folder, "lighthouse", "Keepers return to Ardnamurchan lighthouse", *LIGHTHOUSE_PARAGRAPHS
+    )
