@@ -104,6 +104,64 @@ def _query(folder: str, kind: str) -> dict[str, float]:
     }
 
 
+def _store_build(folder: str, size: str) -> dict[str, float]:
+    """A real index of ``size`` synthetic passages (text in SQLite, BM25, vectors, FAISS)."""
+    from quotebot import embedding, store
+    from quotebot.articles import Article
+    from quotebot.passages import Passage
+
+    count, per_article = int(size), 20
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i:05d}" for i in range(20_000)])
+    passages = [
+        Passage(
+            f"a{row // per_article}",
+            row % per_article,
+            " ".join(text),
+            f"Article {row // per_article}",
+        )
+        for row, text in enumerate(words[rng.zipf(1.3, (count, 60)) % len(words)])
+    ]
+    articles = [
+        Article(
+            f"a{i}",
+            f"Article {i}",
+            tuple(p.text for p in passages[i * per_article : (i + 1) * per_article]),
+        )
+        for i in range(-(-count // per_article))
+    ]
+    vectors = np.load(Path(folder) / "vectors.npy", mmap_mode="r")[:count]
+    start = time.perf_counter()
+    version = store.write_version(
+        Path(folder) / "index", articles, passages, vectors, embedding.MODEL_NAME
+    )
+    seconds = time.perf_counter() - start
+    text_mb = sum(len(p.text) for p in passages) / 2**20
+    del passages, articles
+    size_mb = sum(f.stat().st_size for f in version.iterdir() if f.is_file()) / 2**20
+    return {"store_build_s": seconds, "text_mb": text_mb, "index_files_mb": size_mb}
+
+
+def _store_query(folder: str) -> dict[str, float]:
+    """Answer questions from that index; the query path's memory shows what it loads."""
+    from quotebot.answer import Engine
+
+    engine = Engine(Path(folder) / "index")
+    asked = [f"what about w{i:05d} and w{i + 7:05d}?" for i in range(50)]
+    engine.answer(asked[0])
+    took = []
+    for question in asked:
+        start = time.perf_counter()
+        engine.answer(question)
+        took.append(time.perf_counter() - start)
+    ms = 1000 * np.array(took)
+    return {
+        "answer_p50_ms": float(np.percentile(ms, 50)),
+        "answer_p95_ms": float(np.percentile(ms, 95)),
+        "answer_peak_mb": peak_mb(),
+    }
+
+
 def peak_mb() -> float:
     """This process's peak resident memory in MB.
 
@@ -119,12 +177,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(*args: str) -> dict[str, float]:
+def _child(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-m", "quotebot.bench_scale", *args],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     if done.returncode != 0:
         raise RuntimeError(f"scale benchmark step {args[0]} failed:\n{done.stderr[-2000:]}")
@@ -132,8 +191,14 @@ def _child(*args: str) -> dict[str, float]:
     return result
 
 
-def run(sizes: list[int], kinds: list[str], queries: int, say: Any) -> list[dict[str, Any]]:
-    """One row per (size, kind), each step in its own process."""
+def run(
+    sizes: list[int], kinds: list[str], queries: int, say: Any, store: bool = False
+) -> list[dict[str, Any]]:
+    """One row per (size, kind), each step in its own process.
+
+    With ``store``, at the largest size also a real index (text in SQLite, BM25, IVF-PQ)
+    is built and questions answered from it, to show what the query path holds in memory.
+    """
     rows = []
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="quotebot-scale-") as folder:
@@ -145,6 +210,13 @@ def run(sizes: list[int], kinds: list[str], queries: int, say: Any) -> list[dict
                 say(f"{size:,} vectors: querying {kind}")
                 queried = _child("query", folder, kind)
                 rows.append({"passages": size, "kind": kind, **built, **queried})
+            if store and size == max(sizes):
+                say(f"{size:,} passages: building a whole index")
+                lean = {"QUOTEBOT_DENSE_INDEX": "ivfpq", "QUOTEBOT_QDRANT_URL": ""}
+                built = _child("store-build", folder, str(size), env=lean)
+                say(f"{size:,} passages: answering questions")
+                answered = _child("store-query", folder, env=lean)
+                rows.append({"passages": size, "kind": "whole index", **built, **answered})
     return rows
 
 
@@ -156,6 +228,9 @@ def scale(
         list[str] | None, typer.Option(help="Index type (repeat). Default: flat, hnsw, ivfpq.")
     ] = None,
     queries: Annotated[int, typer.Option(help="Queries per index.")] = 200,
+    store: Annotated[
+        bool, typer.Option(help="At the largest size also build and query a whole index.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """Build time, query latency, memory and recall@10 of each FAISS index type at scale."""
@@ -165,7 +240,7 @@ def scale(
             raise ValueError(f"unknown index type {name}; choose flat, hnsw or ivfpq")
     load = os.getloadavg()[0]
     with Console(stderr=True).status("scale benchmark") as status:
-        rows = run(size or [100_000, 1_000_000], kinds, queries, status.update)
+        rows = run(size or [100_000, 1_000_000], kinds, queries, status.update, store)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -186,16 +261,32 @@ def scale(
     for name, _ in columns:
         table.add_column(name, justify="right")
     for row in rows:
-        table.add_row(*(form.format(row[name]) for name, form in columns))
-    Console().print(table)
+        if "build_s" in row:
+            table.add_row(*(form.format(row[name]) for name, form in columns))
+    wide = Console(width=140)
+    wide.print(table)
+    for row in rows:
+        if "store_build_s" in row:
+            wide.print(
+                f"whole index of {row['passages']:,} passages ({row['text_mb']:.0f} MB of text, "
+                f"{row['index_files_mb']:.0f} MB of files besides the BM25 folder, IVF-PQ): "
+                f"built in {row['store_build_s']:.0f} s; answering: p50 "
+                f"{row['answer_p50_ms']:.0f} ms, p95 {row['answer_p95_ms']:.0f} ms, "
+                f"peak memory {row['answer_peak_mb']:.0f} MB"
+            )
 
 
 def main(argv: list[str]) -> None:
     """The child processes: ``build FOLDER KIND`` and ``query FOLDER KIND``."""
-    step, folder, kind = argv
-    if kind not in ("flat", "hnsw", "ivfpq"):
-        raise SystemExit(f"unknown index type {kind}")
-    result = _build(folder, kind) if step == "build" else _query(folder, kind)  # type: ignore[arg-type]
+    step, folder, *rest = argv
+    if step == "store-build":
+        result = _store_build(folder, rest[0])
+    elif step == "store-query":
+        result = _store_query(folder)
+    elif rest and rest[0] in ("flat", "hnsw", "ivfpq"):
+        result = _build(folder, rest[0]) if step == "build" else _query(folder, rest[0])  # type: ignore[arg-type]
+    else:
+        raise SystemExit(f"unknown step {argv}")
     print(json.dumps(result))
 
 
