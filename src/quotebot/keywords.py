@@ -18,12 +18,25 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) word pattern
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stemmed word tokens without English stopwords."""
-    tokens: list[list[str]] = bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return tokens
+    """Lower-cased, stemmed word tokens without English stopwords.
+
+    The same tokens as ``bm25s.tokenize(texts, stopwords="en", stemmer=...)``, without its
+    per-call overhead (progress bars, a stopword set per text): the second stage tokenizes
+    dozens of sentences for every question.
+    """
+    stem, stop = _stemmer().stemWords, _stopwords()
+    return [stem([t for t in _TOKEN.findall(text.lower()) if t not in stop]) for text in texts]
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
