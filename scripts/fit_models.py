@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/squad_dev8"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
     parser.add_argument("--only", choices=["rerank", "sentence", "found"], default=None)
-    parser.add_argument("--answered", type=float, default=0.96)
+    parser.add_argument("--answered", type=float, default=0.98)
     args = parser.parse_args()
     full, rotations = build_indexes(args.data, args.work)
     questions = read_questions(args.data / "questions.jsonl")

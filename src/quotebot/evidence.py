@@ -86,7 +86,8 @@ _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion))?"
 SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     DATE: re.compile(
         rf"\b(?:{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s{_MONTH}\s\d{{4}}|"
-        rf"{_MONTH}\s\d{{4}}|{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?|"
+        rf"{_MONTH}\s\d{{4}}|{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?|{_MONTH}|"
+        r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
         r"(?:early\s|late\s|mid-?)?\d{1,2}(?:st|nd|rd|th)\s(?:and\s\d{1,2}(?:st|nd|rd|th)\s)?"
         r"centur(?:y|ies)(?:\s(?:BC|AD|BCE|CE))?|"
         r"(?:early\s|late\s|mid-?)?\d{3,4}s|\d{3,4}(?:\s?(?:BC|AD|BCE|CE))?"
@@ -99,7 +100,7 @@ SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     NUMBER: re.compile(rf"(?:\b|(?=[$£€])){_NUMBER}{_SCALE}(?:\s?%|\s(?:per\s?cent|percent))?\b"),
 }
 _NAME = re.compile(
-    r"\b(?:[A-Z][\w'’.-]*|\d+)(?:\s(?:(?:of|de|la|von|van|the|and|for|du|del|al|bin|le)\s)?"
+    r"\b[A-Z][\w'’.-]*(?:\s(?:(?:of|de|la|von|van|the|and|for|du|del|al|bin|le)\s)?"
     r"(?:[A-Z][\w'’.-]*|\d+))*"
 )
 SPAN_PATTERNS[PERSON] = SPAN_PATTERNS[PLACE] = _NAME

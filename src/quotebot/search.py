@@ -22,15 +22,15 @@ DENSE_WEIGHT = 0.5
 # squad_dev8 by scripts/fit_models.py, a pairwise logistic model of "this paragraph rather
 # than that one holds the answer".
 RERANK_WEIGHTS = {
-    "dense": 11.222,
-    "keyword": 1.947,
+    "dense": 11.246,
+    "keyword": 1.943,
     "sentence": 3.174,
-    "window": 3.044,
-    "passage": 2.147,
-    "title": 0.217,
-    "proximity": 0.237,
-    "phrases": 3.404,
-    "typed": 0.573,
+    "window": 3.032,
+    "passage": 2.142,
+    "title": 0.222,
+    "proximity": 0.222,
+    "phrases": 3.422,
+    "typed": 0.59,
 }
 
 Mode = Literal["hybrid", "dense", "keyword"]
