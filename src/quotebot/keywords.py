@@ -39,22 +39,9 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return [stem([t for t in _TOKEN.findall(text.lower()) if t not in stop]) for text in texts]
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
-
-
-@cache
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
 def terms(text: str) -> list[str]:
-    """The tokens ``tokenize`` gives for one text, in order, without its per-call overhead."""
-    stop = _stopwords()
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
-    stems: list[str] = _stemmer().stemWords(words)
-    return stems
+    """The tokens ``tokenize`` gives for one text, in order."""
+    return tokenize([text])[0]
 
 
 def build(texts: list[str], folder: Path) -> None:
