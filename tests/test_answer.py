@@ -136,3 +136,11 @@ def test_the_quote_leaves_out_sentences_that_do_not_answer(engine: Engine) -> No
     result = engine.answer("Who is the Kremlin spokesperson?")
     assert result.quote.startswith("Dmitry Peskov, a spokesperson for the Kremlin")
     assert result.quote.endswith("including military cooperation.")
+
+
+def test_an_index_with_every_article_removed_answers_nothing(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    indexing.build(index_dir, [ARTICLES])
+    indexing.remove(index_dir, [SEED_ARTICLE_ID])
+    result = Engine(index_dir).answer("How far is Agadez from Niamey?")
+    assert not result.found and result.passages == []

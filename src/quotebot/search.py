@@ -101,6 +101,8 @@ def rank(
     vector: np.ndarray | None = None,
 ) -> Ranking:
     """Like ``search``, keeping what the second stage found out about the question."""
+    if len(index) == 0:  # nothing indexed (every article removed)
+        return Ranking(evidence.Query(question, {}, frozenset(), evidence.OTHER, 0.0), [], [])
     query = evidence.analyse(question, frequencies(index))
     hits = first_stage(index, question, mode, vector)
     if mode != "hybrid":
