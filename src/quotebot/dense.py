@@ -27,11 +27,11 @@ Kind = Literal["auto", "flat", "hnsw", "ivfpq"]
 FILE = "dense.faiss"
 FLAT_LIMIT = 100_000
 HNSW_LINKS = 16
-HNSW_BUILD_DEPTH = 40  # efConstruction
-HNSW_SEARCH_DEPTH = 96  # efSearch
-IVF_PROBES = 32  # lists searched per question
+HNSW_BUILD_DEPTH = 64  # efConstruction
+HNSW_SEARCH_DEPTH = 256  # efSearch
+IVF_PROBES = 64  # lists searched per question
 PQ_BYTES = 48  # bytes per passage (384 dimensions / 48 = 8 per sub-quantizer)
-CANDIDATES = 4  # an approximate index proposes this many times k, re-scored exactly
+CANDIDATES = 10  # an approximate index proposes this many times k (at least 100), re-scored exactly
 IVF_MIN = 1_000  # fewer passages than this are searched exactly even when ivfpq is asked
 _TRAIN_MAX = 50_000
 
@@ -137,7 +137,7 @@ def search(
     if kind_of(index) == "flat":
         scores, rows = index.search(query, k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-    _, proposed = index.search(query, min(index.ntotal, max(CANDIDATES * k, 50)))
+    _, proposed = index.search(query, min(index.ntotal, max(CANDIDATES * k, 100)))
     rows = np.unique(proposed[0][proposed[0] >= 0])
     exact = np.asarray(vectors[rows], dtype=np.float32) @ query[0]
     best = np.argsort(-exact)[:k]

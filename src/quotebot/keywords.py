@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,23 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     per-call overhead (progress bars, a stopword set per text): the second stage tokenizes
     dozens of sentences for every question.
     """
-    stem, stop = _stemmer().stemWords, _stopwords()
-    return [stem([t for t in _TOKEN.findall(text.lower()) if t not in stop]) for text in texts]
+    stop, stem = _stopwords(), _stemmer().stemWords
+    return [stem([w for w in _TOKEN.findall(text.lower()) if w not in stop]) for text in texts]
 
 
 def terms(text: str) -> list[str]:
-    """The tokens ``tokenize`` gives for one text, in order."""
-    return tokenize([text])[0]
+    """The tokens ``tokenize`` gives for one text, in order, without its per-call overhead.
+
+    Remembered for recent texts: questions about the same news meet the same sentences.
+    """
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=50_000)
+def _terms(text: str) -> tuple[str, ...]:
+    stop = _stopwords()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    return tuple(_stemmer().stemWords(words))
 
 
 def build(texts: list[str], folder: Path) -> None:
