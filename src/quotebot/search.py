@@ -22,15 +22,15 @@ DENSE_WEIGHT = 0.5
 # squad_dev8 by scripts/fit_models.py, a pairwise logistic model of "this paragraph rather
 # than that one holds the answer".
 RERANK_WEIGHTS = {
-    "dense": 11.246,
-    "keyword": 1.943,
-    "sentence": 3.174,
-    "window": 3.032,
-    "passage": 2.142,
-    "title": 0.222,
-    "proximity": 0.222,
-    "phrases": 3.422,
-    "typed": 0.59,
+    "dense": 11.161,
+    "keyword": 1.96,
+    "sentence": 3.169,
+    "window": 3.025,
+    "passage": 2.148,
+    "title": 0.229,
+    "proximity": 0.218,
+    "phrases": 3.464,
+    "typed": 0.62,
 }
 
 Mode = Literal["hybrid", "dense", "keyword"]
