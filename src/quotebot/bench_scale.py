@@ -159,7 +159,21 @@ def _store_query(folder: str) -> dict[str, float]:
         "answer_p50_ms": float(np.percentile(ms, 50)),
         "answer_p95_ms": float(np.percentile(ms, 95)),
         "answer_peak_mb": peak_mb(),
+        **_resident(),
     }
+
+
+def _resident() -> dict[str, float]:
+    """Resident memory now, split into the heap (anon) and pages of memory-mapped files."""
+    found = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("RssAnon", "RssFile"):
+                found[f"{name.lower()}_mb"] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return found
 
 
 def peak_mb() -> float:
@@ -272,7 +286,9 @@ def scale(
                 f"{row['index_files_mb']:.0f} MB of files besides the BM25 folder, IVF-PQ): "
                 f"built in {row['store_build_s']:.0f} s; answering: p50 "
                 f"{row['answer_p50_ms']:.0f} ms, p95 {row['answer_p95_ms']:.0f} ms, "
-                f"peak memory {row['answer_peak_mb']:.0f} MB"
+                f"peak memory {row['answer_peak_mb']:.0f} MB (after: heap "
+                f"{row.get('rssanon_mb', 0):.0f} MB, "
+                f"mapped files {row.get('rssfile_mb', 0):.0f} MB)"
             )
 
 
