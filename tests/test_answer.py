@@ -144,3 +144,22 @@ def test_an_index_with_every_article_removed_answers_nothing(tmp_path: Path) -> 
     indexing.remove(index_dir, [SEED_ARTICLE_ID])
     result = Engine(index_dir).answer("How far is Agadez from Niamey?")
     assert not result.found and result.passages == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many people live in Agadez?",
+        "How much did the U.S. invest in the Agadez base?",  # "heavily": no amount
+    ],
+)
+def test_how_many_without_a_number_is_declined(
+    engine: Engine, question: str
+) -> None:
+    result = engine.answer(question)
+    assert not result.found, result.answer
+
+
+def test_a_sentence_opening_word_is_no_name(engine: Engine) -> None:
+    result = engine.answer("Who is the president of Niger?")
+    assert result.answer not in {"Despite", "In", "Following", "October"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quotebot.evidence import SPAN_PATTERNS, question_kind, split_sentences
+from quotebot.evidence import SPAN_PATTERNS, find_spans, question_kind, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,14 @@ def test_sentences_are_offsets_and_abbreviations_do_not_split() -> None:
 def test_span_patterns_find_the_answer(kind: str, sentence: str, span: str) -> None:
     found = [m.group(0).rstrip(".,") for m in SPAN_PATTERNS[kind].finditer(sentence)]
     assert span in found
+
+
+def test_names_are_cut_to_their_name_words() -> None:
+    sentence = (
+        "In October, the U.S. labeled it a coup. Despite efforts, the Bank of England "
+        "and Dmitry Peskov spoke on Friday."
+    )
+    names = [text for text, _ in find_spans("person", sentence)]
+    assert "Despite" not in " ".join(names) and "October" not in names
+    assert "Bank of England and Dmitry Peskov" in names
+    assert all(sentence[start:].startswith(text) for text, start in find_spans("person", sentence))

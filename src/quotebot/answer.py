@@ -33,6 +33,10 @@ _REFERS_BACK = re.compile(
 # about articles left out), its bias set so that ~98% of in-corpus questions are answered.
 FOUND_WEIGHTS = {"score": 1.441, "margin": 0.037, "dense": 3.255, "sentence": -2.082}
 FOUND_BIAS = -13.883
+# When a question asks how many or how much and the quote holds no number, the passage does
+# not say. (Not "who", "when" or "how long": those are often answered in words, "the
+# Normans", "at noon", "after the war".)
+MUST_HOLD_SPAN = frozenset({evidence.NUMBER})
 
 
 @dataclass(frozen=True)
@@ -108,19 +112,18 @@ def choose_span(
     ``focus`` (offsets in the quote; default all of it). Otherwise the whole quote.
     """
     low, high = focus or (0, len(quote))
-    pattern = evidence.SPAN_PATTERNS.get(query.kind)
-    if pattern is None:
+    if query.kind not in evidence.SPAN_PATTERNS:
         return quote, 0
     words = list(_WORD.finditer(quote))
     stems = [keywords.terms(w.group(0)) for w in words]
     anchors = [w.start() for w, s in zip(words, stems, strict=True) if s and s[0] in query.terms]
     asked = query.text.lower()
     best: tuple[float, str, int] | None = None
-    for match in pattern.finditer(quote):
-        text, start = _trim(query, match.group(0).rstrip(".,;:"), match.start())
+    for found, found_start in evidence.find_spans(query.kind, quote):
+        text, start = _trim(query, found.rstrip(".,;:"), found_start)
         if not text or text.lower() in asked or not keywords.terms(text):
             continue
-        distance = min((abs(match.start() - a) for a in anchors), default=0)
+        distance = min((abs(found_start - a) for a in anchors), default=0)
         if not low <= start < high:
             distance += len(quote)
         if best is None or distance < best[0]:
@@ -204,6 +207,8 @@ def answer_with(
         return Answer(question, found=False, passages=hits)
     quote = hits[0].passage.text[start:end]
     span, offset = choose_span(ranking.query, quote)
+    if span == quote and mode == "hybrid" and ranking.query.kind in MUST_HOLD_SPAN:
+        return Answer(question, found=False, passages=hits)
     if span == quote:  # no short span: the best sentence answers
         offset = sentence.start - start
         span = quote[offset : sentence.end - start]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from quotebot import keywords
@@ -104,6 +104,44 @@ _NAME = re.compile(
     r"(?:[A-Z][\w'’.-]*|\d+))*"
 )
 SPAN_PATTERNS[PERSON] = SPAN_PATTERNS[PLACE] = _NAME
+# Capitalized only because they begin a sentence: never a name on their own.
+_NOT_NAMES = QUESTION_WORDS | frozenset(
+    """
+    according additionally also although among meanwhile despite following however instead
+    later moreover nevertheless prior since still though thus unlike upon whereas while within
+    without yet earlier first last next today yesterday tomorrow many several some one two
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday
+    """.split()
+)
+
+
+def find_spans(kind: str, sentence: str) -> Iterator[tuple[str, int]]:
+    """The spans of a kind (date, number, quantity, name) in a sentence, as (text, start).
+
+    A name is cut to its run of name words: words capitalized only for starting a sentence
+    ("Despite", "The"), months and weekdays are not part of it.
+    """
+    pattern = SPAN_PATTERNS.get(kind)
+    if pattern is None:
+        return
+    for match in pattern.finditer(sentence):
+        text, start = match.group(0), match.start()
+        if pattern is _NAME:
+            words = list(re.finditer(r"\S+", text))
+            while words and _not_name(words[0].group(0)):
+                words.pop(0)
+            if not words:
+                continue
+            end = next((w for w in words if _not_name(w.group(0))), None)
+            stop = end.start() if end else len(text)
+            text, start = text[words[0].start() : stop].rstrip(), start + words[0].start()
+        yield text, start
+
+
+def _not_name(word: str) -> bool:
+    """A capitalized word that is no part of a name (lower-case joiners like "of" are)."""
+    return word[:1].isupper() and word.strip(".,;:'’\"").lower() in _NOT_NAMES
 
 
 @dataclass(frozen=True)
@@ -217,11 +255,8 @@ def weight_of(query: Query, terms: frozenset[str]) -> float:
 
 def has_kind(kind: str, sentence: str, question: str) -> bool:
     """Whether the sentence holds a span of the kind asked for that the question lacks."""
-    pattern = SPAN_PATTERNS.get(kind)
-    if pattern is None:
-        return False
     asked = question.lower()
-    return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))
+    return any(text.lower() not in asked for text, _ in find_spans(kind, sentence))
 
 
 def _coverage(query: Query, tokens: Sequence[str]) -> float:
