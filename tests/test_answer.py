@@ -153,9 +153,7 @@ def test_an_index_with_every_article_removed_answers_nothing(tmp_path: Path) -> 
         "How much did the U.S. invest in the Agadez base?",  # "heavily": no amount
     ],
 )
-def test_how_many_without_a_number_is_declined(
-    engine: Engine, question: str
-) -> None:
+def test_how_many_without_a_number_is_declined(engine: Engine, question: str) -> None:
     result = engine.answer(question)
     assert not result.found, result.answer
 
