@@ -1,11 +1,9 @@
-"""Splitting articles into Passage records (one per paragraph) and passages into sentences."""
+"""Splitting articles into Passage records, one per paragraph."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 from quotebot.articles import Article
 
@@ -45,27 +43,3 @@ def split_passages(article: Article) -> list[Passage]:
         )
         for number, text in enumerate(article.paragraphs)
     ]
-
-
-@cache
-def _segmenter() -> Any:
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """The sentences of a paragraph as (start, end) character offsets into it.
-
-    Offsets, not copies, so that a quote is always the article's exact words.
-    """
-    spans: list[tuple[int, int]] = []
-    for span in _segmenter().segment(text):
-        start, end = span.start, span.end
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        while start < end and text[start].isspace():
-            start += 1
-        if end > start:
-            spans.append((start, end))
-    return spans or [(0, len(text))]
