@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from tests.auxil.corpus import lighthouse
+from tests.auxil.corpus import lighthouse, many_articles
 from tests.conftest import ARTICLES
 
 from quotebot import indexing, store
@@ -61,3 +63,17 @@ def test_modes_list_k_passages(index: store.Index) -> None:
         hits = search(index, "Who is the Kremlin spokesperson?", k=4, mode=mode)
         assert len(hits) == 4
         assert len({h.row for h in hits}) == 4
+
+
+def test_more_passages_than_the_second_stage_looks_at(tmp_path: Path) -> None:
+    many_articles(tmp_path / "articles", 8)  # 40 passages
+    indexing.build(tmp_path / "index", [tmp_path / "articles"])
+    index = store.open_index(tmp_path / "index")
+    question = "When did the library in Arden open?"
+    for k in (5, 30):
+        hits = search(index, question, k)
+        assert len(hits) == k
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.row for h in search(index, question, 30)[:5]] == [
+        h.row for h in search(index, question, 5)
+    ]

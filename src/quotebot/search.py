@@ -104,24 +104,30 @@ def rank(
     if len(index) == 0:  # nothing indexed (every article removed)
         return Ranking(evidence.Query(question, {}, frozenset(), evidence.OTHER, 0.0), [], [])
     query = evidence.analyse(question, frequencies(index))
-    hits = first_stage(index, question, mode, vector)
     if mode != "hybrid":
-        return Ranking(query, hits[:k], [h.score for h in hits[:k]])
-    scored = sorted(
-        ((score(features(query, hit)), hit) for hit in hits[:RERANKED]),
-        key=lambda pair: -pair[0],
-    )[:k]
+        hits = first_stage(index, question, mode, vector, limit=k)
+        return Ranking(query, hits, [h.score for h in hits])
+    # The second stage looks at the best RERANKED, or at all k when more are asked for.
+    hits = first_stage(index, question, mode, vector, limit=max(k, RERANKED))
+    scored = sorted(((score(features(query, hit)), hit) for hit in hits), key=lambda p: -p[0])
     return Ranking(
-        query, [replace(hit, score=value) for value, hit in scored], [h.score for _, h in scored]
+        query,
+        [replace(hit, score=value) for value, hit in scored[:k]],
+        [h.score for _, h in scored[:k]],
     )
 
 
 def first_stage(
-    index: Index, question: str, mode: Mode = "hybrid", vector: np.ndarray | None = None
+    index: Index,
+    question: str,
+    mode: Mode = "hybrid",
+    vector: np.ndarray | None = None,
+    limit: int = RERANKED,
 ) -> list[Hit]:
-    """The best passages by a weighted sum of cosine and normalized BM25, best first.
+    """The best ``limit`` passages by a weighted sum of cosine and normalized BM25, best first.
 
-    Candidates are the nearest passages in meaning and the best keyword matches.
+    Candidates are the nearest passages in meaning and the best keyword matches (at least
+    CANDIDATES of each, more when more are asked for).
     """
     if len(index) == 0:
         return []
@@ -129,16 +135,17 @@ def first_stage(
         vector = embedding.encode([question])[0]
     bm25 = index.keyword_scores(question)
     best_bm25 = float(bm25.max())
-    candidates = {row for row, _ in index.search(vector, CANDIDATES)}
+    pool = max(CANDIDATES, limit)
+    candidates = {row for row, _ in index.search(vector, pool)}
     if best_bm25 > 0:
-        top = np.argpartition(-bm25, min(CANDIDATES, len(bm25) - 1))[:CANDIDATES]
+        top = np.argpartition(-bm25, min(pool, len(bm25) - 1))[:pool]
         candidates.update(int(row) for row in top if bm25[row] > 0)
     rows = np.array(sorted(candidates))
     dense = np.asarray(index.vectors[rows]) @ vector
     keyword = bm25[rows] / best_bm25 if best_bm25 > 0 else np.zeros(len(rows))
     weight = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "keyword": 0.0}[mode]
     fused = weight * dense + (1 - weight) * keyword
-    order = np.argsort(-fused)[: max(RERANKED, CANDIDATES)]
+    order = np.argsort(-fused)[:limit]
     passages = index.passages([int(rows[i]) for i in order])
     return [
         Hit(p, float(fused[i]), int(rows[i]), float(dense[i]), float(keyword[i]))
