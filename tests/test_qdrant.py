@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot import indexing, qdrant, store
+from quotebot import dense, indexing, qdrant, store
 from quotebot.answer import Engine
 
 
@@ -25,7 +25,7 @@ def test_build_add_remove_and_ask_against_qdrant(
     indexing.build(index_dir, [ARTICLES])
     index = store.open_index(index_dir)
     assert index.manifest.dense_index == "qdrant"
-    assert not (index.path / store.DENSE).exists()
+    assert not (index.path / dense.FILE).exists()
     assert isinstance(index.dense, qdrant.Collection) and index.dense.ntotal == len(index)
 
     engine = Engine(index_dir)

@@ -45,7 +45,6 @@ from quotebot.versions import (
 )
 
 FORMAT_VERSION = 1
-DENSE = "dense.faiss"
 VECTORS = "vectors.npy"
 KEYWORDS = "keywords"
 DATABASE = "passages.sqlite"
