@@ -1,17 +1,13 @@
-"""Fit the answer-quality models on squad_dev8 and print their coefficients for the code.
+"""Fit the second-stage reranker on squad_dev8 and print its coefficients for search.py.
 
     .venv/bin/python scripts/fit_models.py [--data ../shared/eval/squad_dev8] [--work DIR]
 
-Three small logistic models, each over a handful of lexical features (nothing per question or
-per article):
+A pairwise logistic model over a handful of lexical features (search.RERANK_WEIGHTS): "is
+this candidate the right paragraph". The reader, the found decision and the answer confidence
+are fitted by scripts/fit_reader.py, which also uses ``build_indexes`` from here.
 
-* the second-stage reranker (search.RERANK_WEIGHTS): "is this candidate the right paragraph";
-* the quote chooser (answer.SENTENCE_WEIGHTS): "does this sentence hold the answer";
-* the decision (answer.FOUND_WEIGHTS, FOUND_BIAS): "is the question about an indexed article",
-  on rotating splits that index 6 of the 8 articles and ask about all 8.
-
-Reported figures are cross-validated: by held-out article for the reranker and the quote
-chooser, by rotation for the decision. Needs scikit-learn (installed with sentence-transformers).
+Reported figures are cross-validated by held-out article. Needs scikit-learn (installed with
+sentence-transformers).
 """
 
 from __future__ import annotations
@@ -25,8 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from quotebot import embedding, evidence, indexing, search, store
-from quotebot.answer import DEFAULT_K, choose_quote, decision_features, sentence_features
+from quotebot import embedding, indexing, search, store
 from quotebot.evaluation import Question, read_questions
 
 ROTATIONS = 4
@@ -106,97 +101,17 @@ def fit_reranker(data: list[Any]) -> dict[str, float]:
     return dict(zip(names, (round(float(c), 3) for c in model.coef_[0]), strict=True))
 
 
-def fit_sentences(index: store.Index, questions: list[Question]) -> tuple[dict[str, float], float]:
-    """A logistic model of "this sentence of the right paragraph holds the answer"."""
-    rows = {(p.article_id, p.paragraph): p for p in index.all_passages()}
-    data = []
-    for q in questions:
-        passage = rows[(q.article_id, q.paragraph)]
-        query = evidence.analyse(q.question, search.frequencies(index))
-        sentences = evidence.match_sentences(query, passage.text)
-        feats = [sentence_features(s) for s in sentences]
-        labels = [any(a in passage.text[s.start : s.end] for a in q.answers) for s in sentences]
-        data.append((q, feats, labels))
-    names = list(data[0][1][0])
-    articles = sorted({q.article_id for q in questions})
-    right = first = 0
-    for held in articles:
-        model = fit(*pairs([d for d in data if d[0].article_id != held], names), False)
-        for _, feats, labels in (d for d in data if d[0].article_id == held):
-            scores = np.array([[f[n] for n in names] for f in feats]) @ model.coef_[0]
-            right += labels[int(np.argmax(scores))]
-            first += labels[int(np.argmax([f["coverage"] for f in feats]))]
-    n = len(data)
-    print(f"quote sentence in the right paragraph, leave-one-article-out: {right / n:.3f}")
-    print(f"  (best term coverage alone: {first / n:.3f})")
-    model = fit(*pairs(data, names), False)
-    weights = dict(zip(names, (round(float(c), 3) for c in model.coef_[0]), strict=True))
-    return weights, right / n
-
-
-def decision_data(
-    rotations: list[tuple[Path, set[str]]], questions: list[Question], vectors: np.ndarray
-) -> list[tuple[int, dict[str, float], bool]]:
-    """(rotation, features of the best passage, asked about an indexed article) per question."""
-    data = []
-    for r, (folder, out) in enumerate(rotations):
-        index = store.open_index(folder)
-        for q, vector in zip(questions, vectors, strict=True):
-            ranking = search.rank(index, q.question, DEFAULT_K, vector=vector)
-            quote = choose_quote(ranking.query, ranking.hits[0])[2]
-            data.append((r, decision_features(ranking, quote), q.article_id not in out))
-    return data
-
-
-def fit_decision(data: list[Any], answered: float) -> tuple[dict[str, float], float]:
-    """The logistic decision, its bias moved so that ``answered`` of in-corpus questions pass."""
-    names = list(data[0][1])
-
-    def train(rows: list[Any]) -> tuple[np.ndarray, float]:
-        x = np.array([[f[n] for n in names] for _, f, _ in rows])
-        y = np.array([label for _, _, label in rows])
-        model = fit(x, y)
-        logits = x @ model.coef_[0]
-        bias = -float(np.quantile(logits[y], 1 - answered))
-        return model.coef_[0], bias
-
-    kept = declined = inside = outside = 0
-    for r in sorted({r for r, _, _ in data}):
-        coef, bias = train([d for d in data if d[0] != r])
-        for _, f, label in (d for d in data if d[0] == r):
-            found = np.array([f[n] for n in names]) @ coef + bias > 0
-            inside += label
-            outside += not label
-            kept += label and found
-            declined += not label and not found
-    print(
-        f"decision, by rotation: answered {kept / inside:.3f} of {inside} in-corpus, "
-        f"declined {declined / outside:.3f} of {outside} about left-out articles"
-    )
-    coef, bias = train(data)
-    return dict(zip(names, (round(float(c), 3) for c in coef), strict=True)), round(bias, 3)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/squad_dev8"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
-    parser.add_argument("--only", choices=["rerank", "sentence", "found"], default=None)
-    parser.add_argument("--answered", type=float, default=0.98)
     args = parser.parse_args()
     full, rotations = build_indexes(args.data, args.work)
     questions = read_questions(args.data / "questions.jsonl")
     vectors = embedding.encode([q.question for q in questions])
     index = store.open_index(full)
-    if args.only in (None, "rerank"):
-        weights = fit_reranker(rerank_data(index, questions, vectors))
-        print("search.RERANK_WEIGHTS =", weights)
-    if args.only in (None, "sentence"):
-        print("answer.SENTENCE_WEIGHTS =", fit_sentences(index, questions)[0])
-    if args.only in (None, "found"):
-        found, bias = fit_decision(decision_data(rotations, questions, vectors), args.answered)
-        print("answer.FOUND_WEIGHTS =", found)
-        print("answer.FOUND_BIAS =", bias)
+    weights = fit_reranker(rerank_data(index, questions, vectors))
+    print("search.RERANK_WEIGHTS =", weights)
 
 
 if __name__ == "__main__":

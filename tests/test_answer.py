@@ -37,14 +37,39 @@ def test_seed_questions_quote_the_right_paragraph(
     assert result.answer in result.quote
 
 
-@pytest.mark.parametrize(("question", "expected", "paragraph"), SEED_QUESTIONS)
-def test_seed_questions_get_the_short_answer(
-    engine: Engine, question: str, expected: str, paragraph: int
+# The sample article's questions of the reader issue: the short answer is either right or not
+# shown (no bold line), and the shown answer always lies in the quote.
+SHORT_ANSWERS = [
+    ("How far is Agadez from Niamey?", "500 miles"),
+    ("Who is the Kremlin spokesperson?", "Dmitry Peskov"),
+    ("When was the coup in Niger?", "July 2023"),
+    ("How many U.S. troops are still in Niger?", "nearly 1,000"),
+    ("Who spoke for the Kremlin?", "Dmitry Peskov"),
+    ("When did the coup in Niger happen?", "July 2023"),
+    ("Which Russian company did Niger turn to for security help?", "Wagner Group"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), SHORT_ANSWERS)
+def test_a_shown_short_answer_is_right_and_inside_the_quote(
+    engine: Engine, question: str, expected: str
 ) -> None:
     result = engine.answer(question)
-    assert result.answer == expected
+    assert result.found
+    assert result.quote in result.passages[0].passage.text
     start = result.answer_start
-    assert result.quote[start : start + len(result.answer)] == expected
+    assert result.quote[start : start + len(result.answer)] == result.answer
+    assert 0.0 <= result.answer_confidence <= 1.0
+    if result.answer_shown:
+        assert result.answer == expected or result.answer == f"the {expected}"
+
+
+def test_the_threshold_zero_shows_every_span_and_one_none(sample_index: Path) -> None:
+    always, never = Engine(sample_index, show_threshold=0.0), Engine(sample_index, 1.0)
+    for question, _ in SHORT_ANSWERS:
+        shown, hidden = always.answer(question), never.answer(question)
+        assert shown.answer_shown == shown.found and not hidden.answer_shown
+        assert shown.answer == hidden.answer  # the span stays for programs and evaluation
 
 
 def test_seed_questions_file(engine: Engine, shared: Path) -> None:
@@ -65,7 +90,15 @@ def test_off_corpus_questions_are_declined(engine: Engine, question: str) -> Non
 
 def test_json_shape(engine: Engine) -> None:
     data = engine.answer("How far is Agadez from Niamey?", k=3).to_dict()
-    assert set(data) == {"question", "found", "answer", "quote", "passages"}
+    assert set(data) == {
+        "question",
+        "found",
+        "answer",
+        "answer_confidence",
+        "answer_shown",
+        "quote",
+        "passages",
+    }
     assert len(data["passages"]) == 3
     first = data["passages"][0]
     assert set(first) == {"article_id", "title", "url", "published", "paragraph", "text", "score"}
@@ -111,10 +144,10 @@ def test_quote_is_the_answering_sentence_and_answer_the_span(
     assert result.answer == expected
 
 
-def test_a_question_without_a_kind_quotes_the_sentence(lighthouse_engine: Engine) -> None:
+def test_a_question_without_a_kind_gets_a_span_of_the_sentence(lighthouse_engine: Engine) -> None:
     result = lighthouse_engine.answer("What will pay for the lighthouse restoration?")
     assert result.found and "heritage grant" in result.quote
-    assert result.answer == result.quote
+    assert result.answer in result.quote and result.answer != result.quote
 
 
 @pytest.mark.parametrize(
@@ -149,11 +182,18 @@ def test_an_index_with_every_article_removed_answers_nothing(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     "question",
     [
+        pytest.param(
+            "How many Russian soldiers are at the base?",  # the 1,000 are U.S. soldiers
+            marks=pytest.mark.xfail(strict=True, reason="issue 10: not declined yet"),
+        ),
+        pytest.param(
+            "How long have U.S. troops been in Agadez?",  # 500 miles is a distance
+            marks=pytest.mark.xfail(strict=True, reason="issue 10: not declined yet"),
+        ),
         "How many people live in Agadez?",
-        "How much did the U.S. invest in the Agadez base?",  # "heavily": no amount
     ],
 )
-def test_how_many_without_a_number_is_declined(engine: Engine, question: str) -> None:
+def test_what_the_article_does_not_say_is_declined(engine: Engine, question: str) -> None:
     result = engine.answer(question)
     assert not result.found, result.answer
 
@@ -161,3 +201,19 @@ def test_how_many_without_a_number_is_declined(engine: Engine, question: str) ->
 def test_a_sentence_opening_word_is_no_name(engine: Engine) -> None:
     result = engine.answer("Who is the president of Niger?")
     assert result.answer not in {"Despite", "In", "Following", "October"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How far is Agadez from Niamey? " * 160,  # ~5,000 characters
+        "?",
+        "Agadez",
+        "🙂 " * 50,
+    ],
+)
+def test_odd_questions_are_answered_or_declined_cleanly(engine: Engine, question: str) -> None:
+    result = engine.answer(question)
+    assert result.found in (True, False)
+    if result.found:
+        assert result.answer in result.quote and result.quote in result.passages[0].passage.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -11,40 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from quotebot import evidence, keywords, store
-from quotebot.search import Hit, Mode, Ranking, rank
+from quotebot import evidence, keywords, reader, store
+from quotebot.search import Hit, Ranking, rank
 
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
-_WORD = re.compile(r"\w+")
-
-# How a sentence of the best passage is scored as the quote (its ``evidence`` features);
-# fitted on squad_dev8 by scripts/fit_models.py as "this sentence holds the answer".
-SENTENCE_WEIGHTS = {"coverage": 5.119, "phrases": 1.837, "typed": 1.486}
-# A neighbouring sentence scoring within this of the best joins the quote.
-NEIGHBOUR_MARGIN = 2.0
+READ_PASSAGES = 2  # the best passages after reranking that the reader reads
 _REFERS_BACK = re.compile(
     r"(It|Its|This|These|Those|They|Their|He|His|She|Her|Such|There|That|The latter)\b"
 )
-
-# The decision to answer: a logistic model over the evidence for the best passage, fitted on
-# squad_dev8 by scripts/fit_models.py (questions about indexed articles against questions
-# about articles left out), its bias set so that ~98% of in-corpus questions are answered.
-FOUND_WEIGHTS = {"score": 1.441, "margin": 0.037, "dense": 3.255, "sentence": -2.082}
-FOUND_BIAS = -13.883
-# When a question asks how many or how much and the quote holds no number, the passage does
-# not say. (Not "who", "when" or "how long": those are often answered in words, "the
-# Normans", "at noon", "after the war".)
-MUST_HOLD_SPAN = frozenset({evidence.NUMBER})
 
 
 @dataclass(frozen=True)
 class Answer:
     """The reply to one question: what to say, the words quoted, and where they come from.
 
-    ``quote`` is an exact substring of the best passage; ``answer`` an exact substring of
-    ``quote``, starting at ``answer_start`` within it.
+    ``quote`` is an exact substring of the best passage; ``answer`` (the reader's span) an
+    exact substring of ``quote``, starting at ``answer_start`` within it.
+    ``answer_confidence`` is the calibrated probability that ``answer`` is exactly right;
+    ``answer_shown`` says whether it is sure enough to be shown (in bold) above the quote.
     """
 
     question: str
@@ -53,6 +40,8 @@ class Answer:
     quote: str = ""
     answer_start: int = 0
     passages: list[Hit] = field(default_factory=list)
+    answer_confidence: float = 0.0
+    answer_shown: bool = False
 
     @property
     def source(self) -> Hit | None:
@@ -65,6 +54,8 @@ class Answer:
             "question": self.question,
             "found": self.found,
             "answer": self.answer,
+            "answer_confidence": round(self.answer_confidence, 4),
+            "answer_shown": self.answer_shown,
             "quote": self.quote,
             "passages": [
                 {
@@ -76,110 +67,101 @@ class Answer:
         }
 
 
-def choose_quote(query: evidence.Query, hit: Hit) -> tuple[int, int, evidence.SentenceMatch]:
-    """The sentence(s) of the passage that best answer the question: (start, end, best one).
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of the best passages: candidate spans, best first."""
 
-    The best-scoring sentence, joined by a neighbour when the neighbour scores within
-    ``NEIGHBOUR_MARGIN`` of it, when the best begins by referring back ("It", "They" ...) to
-    the one before, or when only the neighbour holds the kind of thing asked for.
+    question: reader.Question
+    candidates: list[reader.Candidate]
+    probabilities: np.ndarray
+
+    @property
+    def best(self) -> reader.Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
+    """Run the reader over the best n passages of a ranking."""
+    question = reader.analyse(ranking.query.text, ranking.query.terms)
+    texts = [hit.passage.text for hit in ranking.hits[:n]]
+    found = reader.read(question, texts, reader_passage_features(ranking, n))
+    return Reading(question, found, reader.probabilities(found))
+
+
+def reader_passage_features(ranking: Ranking, n: int) -> list[dict[str, float]]:
+    """What the reader weighs about each of the best n passages as a whole."""
+    hits = ranking.hits[:n]
+    top = hits[0].score if hits else 0.0
+    return [
+        {"passage_first": float(i == 0), "passage_gap": top - h.score, "passage_dense": h.dense}
+        for i, h in enumerate(hits)
+    ]
+
+
+def quote_around(
+    text: str, start: int, end: int, terms: dict[str, float] | None = None
+) -> tuple[int, int]:
+    """The sentence(s) of a passage that hold the span [start, end).
+
+    With the sentence before when the first begins by referring back to it ("It ...",
+    "They ..."); else with the neighbour that holds most of the question's ``terms`` (by
+    weight) that the span's sentence lacks, so that the quote shows what the question asks about.
     """
-    text = hit.passage.text
-    sentences = evidence.match_sentences(query, text)
-    scores = [_weigh(SENTENCE_WEIGHTS, sentence_features(s)) for s in sentences]
-    i = max(range(len(sentences)), key=scores.__getitem__)
-    best = sentences[i]
-    neighbours = sorted(
-        (j for j in (i - 1, i + 1) if 0 <= j < len(sentences)), key=lambda j: -scores[j]
-    )
-    joined = next((j for j in neighbours if scores[i] - scores[j] < NEIGHBOUR_MARGIN), None)
-    if joined is None and i > 0 and _REFERS_BACK.match(text, best.start):
-        joined = i - 1
-    if joined is None and not best.typed:
-        joined = next((j for j in neighbours if sentences[j].typed), None)
-    if joined is None:
-        return best.start, best.end, best
-    first, last = sentences[min(i, joined)], sentences[max(i, joined)]
-    return first.start, last.end, best
+    sentences = evidence.split_sentences(text)
+    first = next((i for i, (_, e) in enumerate(sentences) if start < e), len(sentences) - 1)
+    last = max(first, next((i for i, (_, e) in enumerate(sentences) if end <= e), first))
+    if first > 0 and _REFERS_BACK.match(text, sentences[first][0]):
+        first -= 1
+    elif terms:
+        quoted = set(keywords.terms(text[sentences[first][0] : sentences[last][1]]))
+
+        def adds(i: int) -> float:
+            s, e = sentences[i]
+            return sum(terms.get(t, 0.0) for t in set(keywords.terms(text[s:e])) - quoted)
+
+        near = [i for i in (first - 1, last + 1) if 0 <= i < len(sentences)]
+        best = max(near, key=adds, default=None)
+        if best is not None and adds(best) > 0:
+            first, last = min(first, best), max(last, best)
+    return sentences[first][0], sentences[last][1]
 
 
-def choose_span(
-    query: evidence.Query, quote: str, focus: tuple[int, int] | None = None
-) -> tuple[str, int]:
-    """The shortest part of the quote that answers, and where it starts in the quote.
-
-    For questions that ask for a date, number, quantity, person or place: the span of that
-    kind, not already in the question, nearest the question's words, preferring spans in
-    ``focus`` (offsets in the quote; default all of it). Otherwise the whole quote.
-    """
-    low, high = focus or (0, len(quote))
-    if query.kind not in evidence.SPAN_PATTERNS:
-        return quote, 0
-    words = list(_WORD.finditer(quote))
-    stems = [keywords.terms(w.group(0)) for w in words]
-    anchors = [w.start() for w, s in zip(words, stems, strict=True) if s and s[0] in query.terms]
-    asked = query.text.lower()
-    best: tuple[float, str, int] | None = None
-    for found, found_start in evidence.find_spans(query.kind, quote):
-        text, start = _trim(query, found.rstrip(".,;:"), found_start)
-        if not text or text.lower() in asked or not keywords.terms(text):
-            continue
-        distance = min((abs(found_start - a) for a in anchors), default=0)
-        if not low <= start < high:
-            distance += len(quote)
-        if best is None or distance < best[0]:
-            best = (distance, text, start)
-    if best is None:
-        return quote, 0
-    return best[1], best[2]
-
-
-def _trim(query: evidence.Query, text: str, start: int) -> tuple[str, int]:
-    """A name without the words it shares with the question ("Secretary of Defense Lloyd
-    Austin" → "Lloyd Austin" when the question asks who the Secretary of Defense is)."""
-    if query.kind not in (evidence.PERSON, evidence.PLACE):
-        return text, start
-    words = list(re.finditer(r"\S+", text))
-
-    def asked(word: str) -> bool:
-        return all(t in query.terms for t in keywords.terms(word))
-
-    while words and asked(words[0].group(0)):
-        words.pop(0)
-    while words and asked(words[-1].group(0)):
-        words.pop()
-    if not words:
-        return "", start
-    return text[words[0].start() : words[-1].end()], start + words[0].start()
-
-
-def decide(ranking: Ranking, quote: evidence.SentenceMatch) -> float:
-    """The decision's score that the articles answer (answer when above 0)."""
-    return FOUND_BIAS + _weigh(FOUND_WEIGHTS, decision_features(ranking, quote))
-
-
-def decision_features(ranking: Ranking, quote: evidence.SentenceMatch) -> dict[str, float]:
-    """The evidence the decision weighs about the best passage and its quote."""
+def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
+    """What the found decision and the answer confidence weigh about a question."""
     hits = ranking.hits
-    top = hits[0]
-    return {
-        "score": top.score,
-        "margin": top.score - hits[1].score if len(hits) > 1 else 1.0,
-        "dense": top.dense,
-        "sentence": quote.coverage,
+    best = reading.best
+    values = {
+        "score": hits[0].score,
+        "margin": hits[0].score - hits[1].score if len(hits) > 1 else 1.0,
+        "dense": hits[0].dense,
+        "unknown": ranking.query.unknown,
+        "sentence": best.features["sentence_cover"] if best else 0.0,
+        "passage_cover": best.features["passage_cover"] if best else 0.0,
+        "span_score": best.score if best else 0.0,
+        "span_probability": float(reading.probabilities[0]) if best else 0.0,
+        "span_gap": best.score - reading.candidates[1].score
+        if len(reading.candidates) > 1 and best
+        else 0.0,
+        "span_first_passage": float(best.passage == 0) if best else 0.0,
+        "span_length": math.log1p(len(best.text.split())) if best else 0.0,
     }
+    values[f"kind={reading.question.kind}"] = 1.0
+    if best is not None:
+        text = hits[best.passage].passage.text
+        start, end = quote_around(text, best.start, best.end, ranking.query.terms)
+        names = reading.question.names
+        total = sum(names.values()) or 1.0
+        quoted, passage = set(keywords.terms(text[start:end])), set(keywords.terms(text))
+        values["names_unquoted"] = sum(w for t, w in names.items() if t not in quoted) / total
+        values["names_absent"] = sum(w for t, w in names.items() if t not in passage) / total
+    return values
 
 
-def sentence_features(sentence: evidence.SentenceMatch) -> dict[str, float]:
-    """What the quote chooser weighs about one sentence."""
-    return {
-        "coverage": sentence.coverage,
-        "phrases": sentence.phrases,
-        "typed": float(sentence.typed),
-    }
-
-
-def _weigh(weights: dict[str, float], values: dict[str, float]) -> float:
-    return sum(weights[name] * value for name, value in values.items())
+def logistic(model: dict[str, Any], values: dict[str, float]) -> float:
+    """The probability a fitted logistic model (``weights``, ``bias``) gives these features."""
+    weights = model["weights"]
+    z = model["bias"] + sum(weights.get(name, 0.0) * v for name, v in values.items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def answer_with(
@@ -187,32 +169,55 @@ def answer_with(
     question: str,
     k: int = DEFAULT_K,
     *,
-    mode: Mode = "hybrid",
     vector: np.ndarray | None = None,
+    show_threshold: float | None = None,
 ) -> Answer:
-    """Answer a question from an opened index (``mode`` and ``vector`` as for ``search``).
+    """Answer a question from an opened index.
 
-    The decision not to answer is calibrated on the hybrid mode's scores: the "dense" and
-    "keyword" modes, kept for comparison, always answer.
+    Args:
+        index: An opened index.
+        question: The question as the user wrote it.
+        k: How many passages to list.
+        vector: The question's vector, when already encoded.
+        show_threshold: The answer confidence at which the short answer is shown; defaults
+            to the fitted one (``models/reader.json``).
+
+    Raises:
+        ValueError: the question is empty.
     """
     question = " ".join(question.split())
     if not question:
         raise ValueError("the question is empty")
-    ranking = rank(index, question, k, mode=mode, vector=vector)
+    ranking = rank(index, question, max(k, READ_PASSAGES), vector=vector)
     hits = ranking.hits
     if not hits:
         return Answer(question, found=False, passages=hits)
-    start, end, sentence = choose_quote(ranking.query, hits[0])
-    if mode == "hybrid" and decide(ranking, sentence) <= 0:
-        return Answer(question, found=False, passages=hits)
-    quote = hits[0].passage.text[start:end]
-    span, offset = choose_span(ranking.query, quote)
-    if span == quote and mode == "hybrid" and ranking.query.kind in MUST_HOLD_SPAN:
-        return Answer(question, found=False, passages=hits)
-    if span == quote:  # no short span: the best sentence answers
-        offset = sentence.start - start
-        span = quote[offset : sentence.end - start]
-    return Answer(question, True, span, quote, offset, hits)
+    reading = read(ranking)
+    values = evidence_features(ranking, reading)
+    model = reader.model()
+    if logistic(model["found"], values) < model["found"]["threshold"]:
+        return Answer(question, found=False, passages=hits[:k])
+    best = reading.best
+    if best is None:  # nothing the reader could take: the passage's best sentence
+        start, end = quote_around(hits[0].passage.text, 0, 1)
+        quote = hits[0].passage.text[start:end]
+        return Answer(question, True, quote, quote, 0, hits[:k])
+    source = hits[best.passage]
+    passages = [source, *(h for h in hits if h is not source)][:k]
+    start, end = quote_around(source.passage.text, best.start, best.end, ranking.query.terms)
+    confidence = logistic(model["confidence"], values)
+    if show_threshold is None:
+        show_threshold = float(model["confidence"]["threshold"])
+    return Answer(
+        question,
+        True,
+        best.text,
+        source.passage.text[start:end],
+        best.start - start,
+        passages,
+        confidence,
+        confidence >= show_threshold,
+    )
 
 
 class Engine:
@@ -222,7 +227,17 @@ class Engine:
     live, and opens it; questions already running finish on the version they began with.
     """
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, show_threshold: float | None = None) -> None:
+        """Args:
+        index_dir: The index folder.
+        show_threshold: The answer confidence at which short answers are shown; defaults to
+            the ``QUOTEBOT_ANSWER_THRESHOLD`` setting, else the fitted threshold.
+        """
+        if show_threshold is None:
+            from quotebot.settings import Settings
+
+            show_threshold = Settings().answer_threshold
+        self.show_threshold = show_threshold
         self.index_dir = index_dir
         self._lock = threading.Lock()
         self._index: store.Index | None = None
@@ -246,7 +261,7 @@ class Engine:
 
     def answer(self, question: str, k: int = DEFAULT_K) -> Answer:
         """Answer one question; see :func:`answer_with`."""
-        return answer_with(self.index, question, k)
+        return answer_with(self.index, question, k, show_threshold=self.show_threshold)
 
 
 _engines: dict[Path, Engine] = {}

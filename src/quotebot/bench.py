@@ -171,8 +171,9 @@ def _build(articles: str, index_dir: str) -> dict[str, float]:
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
     """Time encoding each question alone, then answering it; score the right paragraph."""
-    from quotebot import embedding
-    from quotebot.answer import Engine
+    from quotebot import embedding, reader
+    from quotebot.answer import DEFAULT_K, Engine, read
+    from quotebot.search import rank
 
     asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
     engine = Engine(Path(index_dir))
@@ -183,6 +184,13 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
         start = time.perf_counter()
         embedding.encode([q["question"]])
         encode.append(time.perf_counter() - start)
+    reading = []
+    for q in asked:  # the reader alone, on passages already ranked, nothing parsed yet
+        ranking = rank(engine.index, q["question"], DEFAULT_K)
+        start = time.perf_counter()
+        read(ranking)
+        reading.append(time.perf_counter() - start)
+    reader.forget()
     for q in asked:
         start = time.perf_counter()
         result = engine.answer(q["question"])
@@ -198,6 +206,7 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
         "questions": len(asked),
         "encode_ms": 1000 * float(np.mean(encode)),
         "answer_ms": float(ms.mean()),
+        "reader_ms": 1000 * float(np.median(reading)),
         "answer_vs_encode": float(np.mean(answer) / np.mean(encode)),
         "p50_ms": float(np.percentile(ms, 50)),
         "p95_ms": float(np.percentile(ms, 95)),
@@ -218,6 +227,7 @@ def table(result: Result) -> Any:
         ("build peak memory, MB", "build_peak_mb", "{:.0f}"),
         ("encode one question alone, ms", "encode_ms", "{:.1f}"),
         ("answer one question in a batch, ms", "answer_ms", "{:.1f}"),
+        ("of which the reader (median), ms", "reader_ms", "{:.1f}"),
         ("answer / encode alone", "answer_vs_encode", "{:.2f}x"),
         ("single question p50, ms", "p50_ms", "{:.1f}"),
         ("single question p95, ms", "p95_ms", "{:.1f}"),

@@ -271,7 +271,12 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The scores as JSON.")] = False,
 ) -> None:
-    """Measure answer quality: paragraph top-1/top-5/MRR, quote, answer, answered, declined."""
+    """Measure answer quality: paragraph top-1/top-5/MRR, quote, answer EM/F1, answered, short
+    answers shown (exact among them, and how many), unanswerable and held-out questions declined.
+
+    QUESTIONS are SQuAD-style JSON lines (question, answers, article_id, paragraph_index;
+    SQuAD 2.0's is_impossible with empty answers for questions the article does not answer).
+    """
     from quotebot import evaluation
 
     asked = evaluation.read_questions(questions)
@@ -287,11 +292,16 @@ def eval_command(
             change_index(folder, [str(articles)], replace=True)
         index = store.open_index(folder)
         with _progress("Asking questions") as progress:
-            report = evaluation.evaluate(index, inside, off, progress=progress)
+            threshold = Settings().answer_threshold
+            report = evaluation.evaluate(
+                index, inside, off, progress=progress, show_threshold=threshold
+            )
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return
-    Console(highlight=False, width=max(out.width, 120)).print(evaluation.table(report.scores))
+    console = Console(highlight=False, width=max(out.width, 150))
+    console.print(evaluation.table(report.scores))
+    console.print(evaluation.curve_table(report))
 
 
 def _is_stale(index_dir: Path, articles_dir: Path) -> bool:

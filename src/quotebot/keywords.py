@@ -47,6 +47,11 @@ def terms(text: str) -> list[str]:
     return list(_terms(text))
 
 
+def stemmed(word: str) -> str:
+    """One word's stem, whether or not it is a stopword ("types" -> "type")."""
+    return str(_stemmer().stemWord(word.lower()))
+
+
 @lru_cache(maxsize=50_000)
 def _terms(text: str) -> tuple[str, ...]:
     stop = _stopwords()

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         default=Path("~/.cache/quotebot"), validation_alias="QUOTEBOT_CACHE_DIR"
     )
 
+    # Answers: the confidence at which the short answer is shown in bold (0: always, 1: never;
+    # unset: the threshold fitted on squad_dev8, see README "Answer quality").
+    answer_threshold: float | None = Field(
+        default=None, ge=0, le=1, validation_alias="QUOTEBOT_ANSWER_THRESHOLD"
+    )
+
     # The Telegram bot (quotebot.telegram).
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_TOKEN"
@@ -57,7 +63,9 @@ class Settings(BaseSettings):
         default=10, ge=0, validation_alias="QUOTEBOT_QUESTIONS_PER_MINUTE"
     )
 
-    @field_validator("telegram_bot_token", "telegram_api_file_url", mode="before")
+    @field_validator(
+        "telegram_bot_token", "telegram_api_file_url", "answer_threshold", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -24,15 +24,19 @@ def source_line(answer: Answer) -> str:
 
 
 def render_answer(answer: Answer) -> Text:
-    """The answer in bold, the quote with the answer highlighted, then the source."""
+    """The answer in bold, the quote with the answer highlighted, then the source.
+
+    When the short answer is not likely right (``answer_shown`` false), the quote leads.
+    """
     if not answer.found:
         return Text(NOT_FOUND)
     text = Text()
-    if answer.answer != answer.quote:
+    shown = answer.answer_shown and bool(answer.answer) and answer.answer != answer.quote
+    if shown:
         text.append(answer.answer, style="bold")
         text.append("\n")
     quote = Text(f"“{answer.quote}”")
-    if answer.answer and answer.answer != answer.quote:
+    if shown:
         start = answer.answer_start + 1
         quote.stylize("bold underline", start, start + len(answer.answer))
     text.append_text(quote)

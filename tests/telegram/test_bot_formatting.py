@@ -19,7 +19,7 @@ def hit(title: str = "Sahel <update> & more", url: str | None = "https://x.test/
 
 def test_answer_in_bold_highlighted_in_the_quote_and_the_source_linked() -> None:
     start = QUOTE.index("500 miles")
-    answer = Answer("how far?", True, "500 miles", QUOTE, start, [hit()])
+    answer = Answer("how far?", True, "500 miles", QUOTE, start, [hit()], 0.9, True)
     [message] = pack(answer_blocks(answer))
     assert message.html.startswith("<b>500 miles</b>\n<blockquote>")
     assert "&lt;sic&gt; is some <b>500 miles</b> from" in message.html
@@ -36,10 +36,18 @@ def test_answer_in_bold_highlighted_in_the_quote_and_the_source_linked() -> None
 
 
 def test_a_sentence_answer_is_the_bold_quote_and_no_url_means_no_link() -> None:
-    answer = Answer("how far?", True, QUOTE, QUOTE, 0, [hit(url=None)])
+    answer = Answer("how far?", True, QUOTE, QUOTE, 0, [hit(url=None)], 0.9, True)
     [message] = pack(answer_blocks(answer))
     assert message.html.startswith(f"<blockquote><b>{visible_text_escape(QUOTE)}</b></blockquote>")
     assert "<a " not in message.html
+
+
+def test_an_unsure_short_answer_is_not_shown_and_the_quote_leads() -> None:
+    start = QUOTE.index("500 miles")
+    answer = Answer("how far?", True, "500 miles", QUOTE, start, [hit()], 0.2, False)
+    [message] = pack(answer_blocks(answer))
+    assert message.html.startswith("<blockquote>") and "<b>" not in message.html
+    assert message.plain.startswith(f"“{QUOTE}”")
 
 
 def test_not_found_says_so_plainly() -> None:

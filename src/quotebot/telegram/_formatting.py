@@ -96,13 +96,17 @@ def text_blocks(*paragraphs: str) -> list[Block]:
 
 
 def answer_blocks(answer: Answer) -> list[Block]:
-    """The answer in bold, the quote with the answer highlighted in it, and the source line."""
+    """The answer in bold, the quote with the answer highlighted in it, and the source line.
+
+    When the short answer is not likely right (``answer_shown`` false), the quote leads,
+    with nothing in bold.
+    """
     hit = answer.source
     if not answer.found or hit is None:
         return text_blocks(NOT_FOUND)
     blocks: list[Block] = []
-    start = _answer_offset(answer)
-    if answer.answer and answer.answer != answer.quote:
+    start = _answer_offset(answer) if answer.answer_shown else None
+    if answer.answer_shown and answer.answer and answer.answer != answer.quote:
         blocks.append(Block((Run(answer.answer, bold=True),)))
     quote: tuple[Run, ...]
     if start is None:
