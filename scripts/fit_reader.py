@@ -46,6 +46,7 @@ from quotebot.answer import (  # noqa: E402
     Reading,
     evidence_features,
     logistic,
+    quote_around,
     read,
 )
 from quotebot.evaluation import Question, exact_match, read_questions, token_f1  # noqa: E402
@@ -155,8 +156,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/squad_dev8"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
-    parser.add_argument("--l2", type=float, default=1.0)
-    parser.add_argument("--answered", type=float, default=0.88)
+    parser.add_argument("--l2", type=float, default=3.0)
+    parser.add_argument("--answered", type=float, default=0.82)
     parser.add_argument("--precision", type=float, default=0.82)
     parser.add_argument("--reuse", action="store_true", help="the candidates of the last run")
     parser.add_argument("--write", action="store_true", help="write models/reader.json")
@@ -196,6 +197,21 @@ def main() -> None:
 
     features = {id(r): evidence_features(r.ranking, readings[id(r)]) for r in rows}
     found = fit_found(rows, features, articles, args)
+    answered = np.array([r.found for r in answerable])  # type: ignore[attr-defined]
+    quoted = []
+    for r in answerable:
+        best = readings[id(r)].best
+        text = r.ranking.hits[best.passage].passage.text if best else ""
+        start, end = (
+            quote_around(text, best.start, best.end, r.ranking.query.terms) if best else (0, 0)
+        )
+        quoted.append(r.found and any(a in text[start:end] for a in r.question.answers))  # type: ignore[attr-defined]
+    print(
+        f"answer path, leave-one-article-out, a declined question scoring 0: "
+        f"EM {np.mean(np.array(best_em) * answered):.3f} "
+        f"F1 {np.mean(np.array(best_f1) * answered):.3f}"
+        f", quote holds an answer {np.mean(quoted):.3f}"
+    )
     confidence = fit_confidence(answerable, features, best_em, articles, found, args)
     if args.write:
         weights = to_weights(names, fit_spans(Data(answerable, names), args.l2))
@@ -269,6 +285,12 @@ def fit_found(
         f"{share('impossible', threshold, False):.3f} of unanswerable and "
         f"{share('off', threshold, False):.3f} of off-corpus questions"
     )
+    for target in (0.75, 0.8, 0.85, 0.9, 0.95):
+        t = float(np.quantile(answerable, 1 - target))
+        print(
+            f"  answering {target:.2f}: declined {share('impossible', t, False):.3f} unanswerable, "
+            f"{share('off', t, False):.3f} off-corpus"
+        )
     model = logistic_fit([features[id(r)] for r in rows], [r.kind == "answerable" for r in rows])
     model["threshold"] = round(threshold, 3)
     for r in rows:

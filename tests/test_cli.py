@@ -23,6 +23,21 @@ def test_build_list_and_stats(tmp_path: Path) -> None:
     assert "all-MiniLM-L6-v2" in stats.stdout and "passages" in stats.stdout
 
 
+def test_answer_threshold_setting_shows_every_short_answer_or_none(sample_index: Path) -> None:
+    question = "Who is the Kremlin spokesperson?"
+    every = quotebot("ask", question, "--index-dir", sample_index,
+                     env={"QUOTEBOT_ANSWER_THRESHOLD": "0"})  # fmt: skip
+    none = quotebot("ask", question, "--index-dir", sample_index,
+                    env={"QUOTEBOT_ANSWER_THRESHOLD": "1"})  # fmt: skip
+    assert every.returncode == none.returncode == 0, every.stderr + none.stderr
+    assert every.stdout.splitlines()[0] == "Dmitry Peskov"  # the short answer, then the quote
+    assert none.stdout.startswith("“Dmitry Peskov, a spokesperson for the Kremlin")
+    wrong = quotebot("ask", question, "--index-dir", sample_index,
+                     env={"QUOTEBOT_ANSWER_THRESHOLD": "2"})  # fmt: skip
+    assert wrong.returncode != 0 and "QUOTEBOT_ANSWER_THRESHOLD" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 def test_ask_human_output(sample_index: Path) -> None:
     result = quotebot("ask", "How far is Agadez from Niamey?", "--index-dir", sample_index)
     assert result.returncode == 0, result.stderr

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
 READ_PASSAGES = 2  # the best passages after reranking that the reader reads
+_NEGATION = re.compile(r"\b(not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(
     r"(It|Its|This|These|Those|They|Their|He|His|She|Her|Such|There|That|The latter)\b"
 )
@@ -146,6 +147,11 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         "span_length": math.log1p(len(best.text.split())) if best else 0.0,
     }
     values[f"kind={reading.question.kind}"] = 1.0
+    if best is not None and "type_match" in best.features:  # a kind that asks for a type
+        values["typed_mass"] = float(
+            sum(p for c, p in zip(reading.candidates, reading.probabilities, strict=True)
+                if c.features.get("type_match"))
+        )  # fmt: skip
     if best is not None:
         text = hits[best.passage].passage.text
         start, end = quote_around(text, best.start, best.end, ranking.query.terms)
@@ -154,6 +160,8 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         quoted, passage = set(keywords.terms(text[start:end])), set(keywords.terms(text))
         values["names_unquoted"] = sum(w for t, w in names.items() if t not in quoted) / total
         values["names_absent"] = sum(w for t, w in names.items() if t not in passage) / total
+        negated = bool(_NEGATION.search(ranking.query.text))
+        values["negation_differs"] = float(negated != bool(_NEGATION.search(text[start:end])))
     return values
 
 
