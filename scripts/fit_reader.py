@@ -63,6 +63,7 @@ class Row:
     analysed: reader.Question
     candidates: list[reader.Candidate]
     kind: str  # "answerable", "impossible" or "off" (its article not indexed)
+    found: bool = False  # whether the held-out found decision answers it
 
 
 def collect(index: store.Index, questions: list[Question], kind: str) -> list[Row]:
@@ -197,7 +198,7 @@ def main() -> None:
 
     features = {id(r): evidence_features(r.ranking, readings[id(r)]) for r in rows}
     found = fit_found(rows, features, articles, args)
-    answered = np.array([r.found for r in answerable])  # type: ignore[attr-defined]
+    answered = np.array([r.found for r in answerable])
     quoted = []
     for r in answerable:
         best = readings[id(r)].best
@@ -205,7 +206,7 @@ def main() -> None:
         start, end = (
             quote_around(text, best.start, best.end, r.ranking.query.terms) if best else (0, 0)
         )
-        quoted.append(r.found and any(a in text[start:end] for a in r.question.answers))  # type: ignore[attr-defined]
+        quoted.append(r.found and any(a in text[start:end] for a in r.question.answers))
     print(
         f"answer path, leave-one-article-out, a declined question scoring 0: "
         f"EM {np.mean(np.array(best_em) * answered):.3f} "
@@ -294,7 +295,7 @@ def fit_found(
     model = logistic_fit([features[id(r)] for r in rows], [r.kind == "answerable" for r in rows])
     model["threshold"] = round(threshold, 3)
     for r in rows:
-        r.found = held_p[id(r)] >= threshold  # type: ignore[attr-defined]
+        r.found = held_p[id(r)] >= threshold
     return model
 
 
@@ -315,7 +316,7 @@ def fit_confidence(
         for r in answerable:
             if r.question.article_id == held:
                 held_p[id(r)] = logistic(model, features[id(r)])
-    shown_rows = [r for r in answerable if r.found]  # type: ignore[attr-defined]
+    shown_rows = [r for r in answerable if r.found]
     p = np.array([held_p[id(r)] for r in shown_rows])
     y = np.array([right[id(r)] for r in shown_rows])
     print("reliability (held out, found questions): predicted vs observed by decile")
