@@ -46,8 +46,8 @@ from quotebot.answer import (  # noqa: E402
     Reading,
     evidence_features,
     logistic,
-    quote_around,
     read,
+    reading_of,
 )
 from quotebot.evaluation import Question, exact_match, read_questions, token_f1  # noqa: E402
 
@@ -93,16 +93,16 @@ class Data:
                 indptr.append(len(cols))
             groups.append(len(indptr) - 1)
         self.x = sparse.csr_matrix((data, cols, indptr), shape=(len(indptr) - 1, len(names)))
-        self.y = np.concatenate([labels(r)[0] for r in rows] or [np.zeros(0)])
+        self.y = np.concatenate([exact(r) for r in rows] or [np.zeros(0)])
         self.groups = np.array(groups)
 
 
-def labels(row: Row) -> tuple[np.ndarray, np.ndarray]:
-    """Each candidate's exact match and F1 against the accepted answers."""
+def exact(row: Row) -> np.ndarray:
+    """Each candidate's exact match against the accepted answers."""
     answers = row.question.answers
-    em = [max((exact_match(c.text, a) for a in answers), default=0.0) for c in row.candidates]
-    f1 = [max((token_f1(c.text, a) for a in answers), default=0.0) for c in row.candidates]
-    return np.array(em), np.array(f1)
+    return np.array(
+        [max((exact_match(c.text, a) for a in answers), default=0.0) for c in row.candidates]
+    )
 
 
 def fit_spans(data: Data, l2: float) -> np.ndarray:
@@ -139,7 +139,7 @@ def rescored(row: Row, weights: dict[str, float]) -> Reading:
         for c in row.candidates
     ]
     found.sort(key=lambda c: -c.score)
-    return Reading(row.analysed, found, reader.probabilities(found))
+    return reading_of(row.ranking, row.analysed, found)
 
 
 def to_weights(names: list[str], w: np.ndarray) -> dict[str, float]:
@@ -180,7 +180,7 @@ def main() -> None:
         train = [r for r in answerable if r.question.article_id != held]
         fold[held] = to_weights(names, fit_spans(Data(train, names), args.l2))
     readings = {id(r): rescored(r, fold[r.question.article_id]) for r in rows}
-    oracle = np.mean([labels(r)[0].max(initial=0) for r in answerable])
+    oracle = np.mean([exact(r).max(initial=0) for r in answerable])
     best_em, best_f1 = [], []
     for r in answerable:
         best = readings[id(r)].best
@@ -201,11 +201,10 @@ def main() -> None:
     answered = np.array([r.found for r in answerable])
     quoted = []
     for r in answerable:
-        best = readings[id(r)].best
+        reading = readings[id(r)]
+        best = reading.best
         text = r.ranking.hits[best.passage].passage.text if best else ""
-        start, end = (
-            quote_around(text, best.start, best.end, r.ranking.query.terms) if best else (0, 0)
-        )
+        start, end = reading.quote
         quoted.append(r.found and any(a in text[start:end] for a in r.question.answers))
     print(
         f"answer path, leave-one-article-out, a declined question scoring 0: "
@@ -213,7 +212,7 @@ def main() -> None:
         f"F1 {np.mean(np.array(best_f1) * answered):.3f}"
         f", quote holds an answer {np.mean(quoted):.3f}"
     )
-    confidence = fit_confidence(answerable, features, best_em, articles, found, args)
+    confidence = fit_confidence(answerable, features, best_em, articles, args)
     if args.write:
         weights = to_weights(names, fit_spans(Data(answerable, names), args.l2))
         digest = hashlib.sha256()
@@ -304,7 +303,6 @@ def fit_confidence(
     features: dict[int, dict[str, float]],
     em: list[float],
     articles: list[str],
-    found: dict[str, Any],
     args: Any,
 ) -> dict[str, Any]:
     """Platt scaling of "the best span is exact", by held-out article; the shown threshold."""

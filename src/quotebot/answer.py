@@ -70,11 +70,13 @@ class Answer:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader made of the best passages: candidate spans, best first."""
+    """What the reader made of the best passages: candidate spans, best first, and the
+    (start, end) in its passage of the quote around the best one."""
 
     question: reader.Question
     candidates: list[reader.Candidate]
     probabilities: np.ndarray
+    quote: tuple[int, int] = (0, 0)
 
     @property
     def best(self) -> reader.Candidate | None:
@@ -86,7 +88,19 @@ def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
     question = reader.analyse(ranking.query.text, ranking.query.terms)
     texts = [hit.passage.text for hit in ranking.hits[:n]]
     found = reader.read(question, texts, reader_passage_features(ranking, n))
-    return Reading(question, found, reader.probabilities(found))
+    return reading_of(ranking, question, found)
+
+
+def reading_of(
+    ranking: Ranking, question: reader.Question, found: list[reader.Candidate]
+) -> Reading:
+    """The reading of these candidates (best first): their probabilities and the quote."""
+    quote = (0, 0)
+    if found:
+        best = found[0]
+        text = ranking.hits[best.passage].passage.text
+        quote = quote_around(text, best.start, best.end, ranking.query.terms)
+    return Reading(question, found, reader.probabilities(found), quote)
 
 
 def reader_passage_features(ranking: Ranking, n: int) -> list[dict[str, float]]:
@@ -154,7 +168,7 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         )  # fmt: skip
     if best is not None:
         text = hits[best.passage].passage.text
-        start, end = quote_around(text, best.start, best.end, ranking.query.terms)
+        start, end = reading.quote
         names = reading.question.names
         total = sum(names.values()) or 1.0
         quoted, passage = set(keywords.terms(text[start:end])), set(keywords.terms(text))
@@ -212,10 +226,10 @@ def answer_with(
         return Answer(question, True, quote, quote, 0, hits[:k])
     source = hits[best.passage]
     passages = [source, *(h for h in hits if h is not source)][:k]
-    start, end = quote_around(source.passage.text, best.start, best.end, ranking.query.terms)
+    start, end = reading.quote
     confidence = logistic(model["confidence"], values)
     if show_threshold is None:
-        show_threshold = float(model["confidence"]["threshold"])
+        show_threshold = fitted_threshold()
     return Answer(
         question,
         True,
@@ -226,6 +240,11 @@ def answer_with(
         confidence,
         confidence >= show_threshold,
     )
+
+
+def fitted_threshold() -> float:
+    """The answer confidence at which short answers are shown, as fitted (models/reader.json)."""
+    return float(reader.model()["confidence"]["threshold"])
 
 
 class Engine:

@@ -18,8 +18,8 @@ from typing import Any
 
 from rich.table import Table
 
-from quotebot import embedding, reader, store
-from quotebot.answer import Answer, answer_with
+from quotebot import embedding, store
+from quotebot.answer import Answer, answer_with, fitted_threshold
 from quotebot.articles import read_sources
 from quotebot.search import MODES, Hit, Mode, search
 
@@ -170,7 +170,7 @@ def evaluate(
     asked = [*answerable, *impossible, *held_out]
     vectors = embedding.encode([q.question for q in asked])
     if show_threshold is None:
-        show_threshold = default_threshold()
+        show_threshold = fitted_threshold()
     sums = {
         mode: Scores(mode, len(answerable), impossible=len(impossible), held_out=len(held_out))
         for mode in modes
@@ -186,10 +186,9 @@ def evaluate(
         if number >= len(answerable):
             declined[number >= len(answerable) + len(impossible)] += not result.found
         else:
-            _add(ours, item, result)
+            exact = _add(ours, item, result)
             report.answers.append(_record(item, result))
             if result.found:
-                exact = max(exact_match(result.answer, a) for a in item.answers)
                 confident.append((result.answer_confidence, exact))
             for mode in modes[1:]:
                 _add_ranks(
@@ -215,28 +214,25 @@ def evaluate(
     return report
 
 
-def default_threshold() -> float:
-    """The fitted confidence at which short answers are shown."""
-    return float(reader.model()["confidence"]["threshold"])
-
-
 def _point(confident: list[tuple[float, float]], threshold: float, answerable: int) -> Point:
     shown = [exact for confidence, exact in confident if confidence >= threshold]
     precision = sum(shown) / len(shown) if shown else None
     return Point(threshold, precision, len(shown) / max(answerable, 1))
 
 
-def _add(scores: Scores, item: Question, result: Answer) -> None:
+def _add(scores: Scores, item: Question, result: Answer) -> float:
+    """Count one answer in; its exact match (0 when declined)."""
     _add_ranks(scores, item, result.passages)
     scores.answered = (scores.answered or 0.0) + result.found
-    if result.found and item.answers:
-        scores.quote_contains = (scores.quote_contains or 0.0) + any(
-            a in result.quote for a in item.answers
-        )
-        scores.exact_match = (scores.exact_match or 0.0) + max(
-            exact_match(result.answer, a) for a in item.answers
-        )
-        scores.f1 = (scores.f1 or 0.0) + max(token_f1(result.answer, a) for a in item.answers)
+    if not (result.found and item.answers):
+        return 0.0
+    exact = max(exact_match(result.answer, a) for a in item.answers)
+    scores.quote_contains = (scores.quote_contains or 0.0) + any(
+        a in result.quote for a in item.answers
+    )
+    scores.exact_match = (scores.exact_match or 0.0) + exact
+    scores.f1 = (scores.f1 or 0.0) + max(token_f1(result.answer, a) for a in item.answers)
+    return exact
 
 
 def _add_ranks(scores: Scores, item: Question, hits: Sequence[Hit]) -> None:

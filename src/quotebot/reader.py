@@ -86,11 +86,6 @@ def model() -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def weights() -> dict[str, float]:
-    """The fitted candidate weights."""
-    return dict(model()["weights"])
-
-
 @dataclass(frozen=True)
 class Question:
     """What the reader knows about a question: what it asks for and its words."""
