@@ -153,7 +153,7 @@ def test_atom_feed_served_as_xml(site: Website) -> None:
             lambda s: s.page("/logo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png"),
             "not an HTML page or an RSS/Atom feed (the server says 'image/png')",
         ),
-        (lambda s: s.page("/slow", FERRY, delay=5), "no answer within 1 s"),
+        (lambda s: s.page("/slow", FERRY, delay=5), "too slow: not complete within 1 s"),
         (
             lambda s: s.page("/huge", "x" * 3_000_000),
             "larger than the limit of 2 MB (QUOTEBOT_MAX_DOWNLOAD_MB)",

@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quotebot.fetch import public_url
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(//)?", re.IGNORECASE)
+_SCHEMES_NOT_READ = frozenset({"ftp", "ftps", "file", "gopher", "sftp", "ssh", "data", "smb"})
 _LOOKS_LIKE_A_HOST = re.compile(r"^(www\.|[\w-]+\.(com|org|net|news|co\.uk)(/|$))", re.IGNORECASE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -55,6 +59,7 @@ class SourceOptions:
     fetch_timeout: float = 15.0
     allow_private_urls: bool = False
     max_feed_entries: int = 50
+    feed_timeout: float = 60.0
 
     @classmethod
     def from_settings(cls) -> SourceOptions:
@@ -68,6 +73,7 @@ class SourceOptions:
             fetch_timeout=settings.fetch_timeout,
             allow_private_urls=settings.allow_private_urls,
             max_feed_entries=settings.max_feed_entries,
+            feed_timeout=settings.feed_timeout,
         )
 
 
@@ -137,6 +143,15 @@ def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterato
     for source in sources:
         if isinstance(source, str) and _URL.match(source.strip()):
             yield source.strip()
+            continue
+        scheme = _SCHEME.match(source) if isinstance(source, str) else None
+        if isinstance(source, str) and scheme and (scheme.group(2) or scheme.group(1).lower() in _SCHEMES_NOT_READ):
+            errors.append(
+                SourceError(
+                    f"{public_url(source)}: unsupported URL scheme {scheme.group(1).lower()}:// "
+                    "(quotebot reads http:// and https:// URLs, files and folders)"
+                )
+            )
             continue
         path = Path(source)
         if path.is_dir():

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_download_mb: float = Field(default=10.0, gt=0, validation_alias="QUOTEBOT_MAX_DOWNLOAD_MB")
     max_file_mb: float = Field(default=20.0, gt=0, validation_alias="QUOTEBOT_MAX_FILE_MB")
     max_feed_entries: int = Field(default=50, ge=1, validation_alias="QUOTEBOT_MAX_FEED_ENTRIES")
+    feed_timeout: float = Field(default=60.0, gt=0, validation_alias="QUOTEBOT_FEED_TIMEOUT")
+    max_passages: int = Field(default=2000, ge=1, validation_alias="QUOTEBOT_MAX_PASSAGES")
 
     # Embedding (see README, Speed).
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(

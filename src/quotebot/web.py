@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import html as html_text
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ import feedparser
 import trafilatura
 
 from quotebot.articles import Article, SourceError, SourceOptions
-from quotebot.fetch import FetchError, Limits, Page, fetch
+from quotebot.fetch import FetchError, Limits, Page, fetch, public_url
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _FEED_TYPES = frozenset(
@@ -82,26 +83,28 @@ def read_url(url: str, options: SourceOptions) -> tuple[list[Article], list[Sour
     Raises:
         SourceError: the URL cannot be fetched, or is neither an HTML page nor a feed.
     """
+    budget = time.monotonic() + options.feed_timeout
     page = _fetch(url, options)
+    shown = public_url(url)  # a password in the URL is sent, never shown or stored
     if _is_feed(page):
-        return _read_feed(url, page, options)
+        return _read_feed(shown, page, options, budget)
     if page.content_type in _HTML_TYPES:
-        return [article_from_html(_text(page), url, url_id(url), url=url)], []
+        return [article_from_html(_text(page), shown, url_id(shown), url=shown)], []
     raise SourceError(
-        f"{url}: not an HTML page or an RSS/Atom feed (the server says {page.content_type!r})"
+        f"{shown}: not an HTML page or an RSS/Atom feed (the server says {page.content_type!r})"
     )
 
 
-def _fetch(url: str, options: SourceOptions) -> Page:
+def _fetch(url: str, options: SourceOptions, deadline: float | None = None) -> Page:
     limits = Limits(
         timeout=options.fetch_timeout,
         max_bytes=options.max_download_bytes,
         allow_private=options.allow_private_urls,
     )
     try:
-        return fetch(url, limits)
+        return fetch(url, limits, deadline)
     except FetchError as error:
-        raise SourceError(f"{url}: {error}") from error
+        raise SourceError(f"{public_url(url)}: {error}") from error
 
 
 def _text(page: Page) -> bytes | str:
@@ -122,8 +125,9 @@ def _is_feed(page: Page) -> bool:
 
 
 def _read_feed(
-    url: str, page: Page, options: SourceOptions
+    url: str, page: Page, options: SourceOptions, budget: float
 ) -> tuple[list[Article], list[SourceError]]:
+    """The feed's entries, read within one time budget for the whole feed."""
     feed = feedparser.parse(page.body, response_headers={"content-location": page.url})
     entries: list[Any] = list(feed.entries)
     if not entries:
@@ -139,20 +143,32 @@ def _read_feed(
                 "(QUOTEBOT_MAX_FEED_ENTRIES)"
             )
         )
-    for number, entry in enumerate(entries[:limit], start=1):
+    entries = entries[:limit]
+    for number, entry in enumerate(entries, start=1):
+        if time.monotonic() >= budget:
+            errors.append(
+                SourceError(
+                    f"{url}: the feed's time budget of {options.feed_timeout:g} s ran out "
+                    f"(QUOTEBOT_FEED_TIMEOUT); {len(entries) - number + 1} of its "
+                    f"{len(entries)} entries were not read"
+                )
+            )
+            break
         try:
-            articles.append(_article_from_entry(url, number, entry, options))
+            articles.append(_article_from_entry(url, number, entry, options, budget))
         except SourceError as error:
             errors.append(error)
     return articles, errors
 
 
-def _article_from_entry(feed_url: str, number: int, entry: Any, options: SourceOptions) -> Article:
+def _article_from_entry(
+    feed_url: str, number: int, entry: Any, options: SourceOptions, budget: float
+) -> Article:
     """A feed entry's article: the page at its link, or the entry's own content."""
-    link = str(entry.get("link") or "").strip()
+    link = public_url(str(entry.get("link") or "").strip())
     where = link or f"{feed_url} (entry {number})"
     if link:
-        page = _fetch(link, options)
+        page = _fetch(link, options, budget)
         if page.content_type not in _HTML_TYPES:
             raise SourceError(f"{link}: not an HTML page (the server says {page.content_type!r})")
         article = article_from_html(_text(page), link, url_id(link), url=link, source=feed_url)

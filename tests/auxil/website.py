@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the body is sent
     send_length: bool = True  # False: no Content-Length, the body ends when the connection does
+    trickle: float = 0.0  # seconds between bytes of the body (a hostile, slow server)
+    trickle_headers: float = 0.0  # seconds between bytes of the status line and headers
 
 
 class Website:
@@ -66,6 +69,15 @@ def article_html(title: str, *paragraphs: str, published: str = "2024-05-03") ->
 </body></html>"""
 
 
+def _trickle(out: BinaryIO, data: bytes, pause: float) -> None:
+    """Send one byte at a time, ``pause`` seconds apart, until done or the client leaves."""
+    with suppress(BrokenPipeError, ConnectionResetError):
+        for byte in data:
+            out.write(bytes([byte]))
+            out.flush()
+            time.sleep(pause)
+
+
 @contextmanager
 def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
     """Serve a Website on a free port of 127.0.0.1 until the block ends; with ``tls``,
@@ -76,6 +88,10 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
             site.requests.append(self.path)
             response = site.pages.get(self.path, Response(b"not found", "text/plain", 404))
+            if response.trickle_headers:
+                head = f"HTTP/1.1 {response.status} OK\r\nContent-Type: text/html\r\n\r\n"
+                _trickle(self.wfile, head.encode() + response.body, response.trickle_headers)
+                return
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             for key, value in response.headers.items():
@@ -84,6 +100,9 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
                 self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             time.sleep(response.delay)
+            if response.trickle:
+                _trickle(self.wfile, response.body, response.trickle)
+                return
             with suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(response.body)
 

@@ -184,3 +184,32 @@ def test_a_long_indexing_job_does_not_stall_other_chats(fake: FakeTelegram, uid:
     indexed = fake.replies_to(upload, timeout=300)[0]
     assert "500 paragraphs" in indexed.result["text"]
     assert answered.at < indexed.at  # the question did not wait for the indexing
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{secret}",
+        "{folder}",
+        "/nonexistent/notes.txt",
+        "file://{secret}",
+        "ftp://example.com/a.txt",
+    ],
+)
+def test_add_from_a_chat_never_reads_a_file_of_this_machine(
+    fake: FakeTelegram, bot_index: Path, tmp_path: Path, source: str
+) -> None:
+    """/add PATH from an admin: refused in one line that says what /add takes, whether the
+    path exists or not (so nothing can be probed), and nothing is indexed."""
+    secret = tmp_path / "notes" / "passwords.txt"
+    secret.parent.mkdir()
+    secret.write_text("Passwords\n\nThe root password is hunter2-correct-horse.\n")
+    before = article_ids(bot_index)
+    chat, admin = admin_chat(fake)
+    asked = source.format(secret=secret, folder=secret.parent)
+    reply = fake.replies_to(fake.message(chat, admin, f"/add {asked}"))[0].result["text"]
+    assert reply.startswith("Nothing was indexed: /add takes http:// or https:// addresses")
+    assert "no such file" not in reply and "hunter2" not in reply
+    assert article_ids(bot_index) == before
+    question = fake.message(chat, admin, "What is the root password?")
+    assert "hunter2" not in fake.replies_to(question)[0].result["text"]

@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """The Bot API serves files up to 20 MB to bots."""
 ONLY_ADMINS = "Thanks! Only the bot's admins can add articles, so nothing was indexed."
+ONLY_WEB_ADDRESSES = (
+    "Nothing was indexed: /add takes http:// or https:// addresses of articles or feeds "
+    "(to add a file, send it to me as a document)."
+)
 _UNSAFE = re.compile(r"[^\w.\-]+")
+_WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
 
 
 def _admin(update: Update, state: BotState) -> bool:
@@ -78,6 +83,9 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     urls = [arg for arg in context.args or [] if arg.strip()]
     if not urls:
         await reply(message, text_blocks("Usage: /add URL (the address of an article or feed)"))
+        return
+    if not all(_WEB_ADDRESS.match(url) for url in urls):  # never a path on this machine
+        await reply(message, text_blocks(ONLY_WEB_ADDRESSES))
         return
     async with typing(context.bot, message):
         blocks = await _add(state, urls, None)
