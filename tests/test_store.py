@@ -233,6 +233,9 @@ def test_unchanged_paragraphs_reuse_their_vectors(tmp_path: Path) -> None:
     marker[0] = 1.0
     vectors[1] = marker  # paragraph 2, "Tickets cost twelve pounds."
     np.save(version / store.VECTORS, vectors)
+    manifest = json.loads((version / store.MANIFEST).read_text())
+    del manifest["checksums"][store.VECTORS]  # this change is on purpose
+    (version / store.MANIFEST).write_text(json.dumps(manifest))
 
     changed = (tmp_path / "ferry.txt").read_text().replace("at noon", "at one o'clock")
     (tmp_path / "ferry.txt").write_text(changed)

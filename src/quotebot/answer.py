@@ -268,6 +268,7 @@ class Engine:
         self.index_dir = index_dir
         self._lock = threading.Lock()
         self._index: store.Index | None = None
+        self._refused: Path | None = None  # a version that would not open; tried once
 
     @property
     def index(self) -> store.Index:
@@ -279,10 +280,11 @@ class Engine:
         with self._lock:
             if self._index is None:
                 self._index = store.open_index(self.index_dir)
-            elif live is not None and live != self._index.path:
+            elif live is not None and live not in (self._index.path, self._refused):
                 try:
                     self._index = store.open_index(self.index_dir)
                 except store.StoreError as error:
+                    self._refused = live
                     log.warning("still answering from %s: %s", self._index.path, error)
             return self._index
 

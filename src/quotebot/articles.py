@@ -145,7 +145,11 @@ def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterato
             yield source.strip()
             continue
         scheme = _SCHEME.match(source) if isinstance(source, str) else None
-        if isinstance(source, str) and scheme and (scheme.group(2) or scheme.group(1).lower() in _SCHEMES_NOT_READ):
+        if (
+            isinstance(source, str)
+            and scheme
+            and (scheme.group(2) or scheme.group(1).lower() in _SCHEMES_NOT_READ)
+        ):
             errors.append(
                 SourceError(
                     f"{public_url(source)}: unsupported URL scheme {scheme.group(1).lower()}:// "

@@ -80,6 +80,8 @@ def _progress(label: str) -> Iterator[indexing.Progress]:
 def _summarize(report: indexing.Report, index_dir: Path, *, removing: bool = False) -> None:
     """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
     (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
+    for note in report.notes:
+        _say("note", "cyan", note)
     for error in report.skipped:
         _say("skipped", "yellow", str(error))
     counts = ", ".join(

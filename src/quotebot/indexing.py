@@ -33,6 +33,7 @@ class Report:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[SourceError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user should know (a recovery)
     articles: int = 0  # in the index afterwards
     passages: int = 0  # in the index afterwards
     embedded: int = 0  # passages embedded by this change (the rest were reused)
@@ -54,10 +55,11 @@ def build(
     """
     read = read_sources(sources)
     report = Report(skipped=read.errors)
-    if not read.articles:
+    if not read.articles:  # the index stays as it was; say what it holds
+        _count(report, _open_live(index_dir, report, strict=False))
         return report
     with store.writer(index_dir):
-        previous = _open_live(index_dir, strict=False)
+        previous = _open_live(index_dir, report, strict=False)
         old = _hashes(previous)
         for article in read.articles:
             _classify(report, article, old.get(article.id))
@@ -71,10 +73,10 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:
-        _count(report, _open_live(index_dir, strict=False))
+        _count(report, _open_live(index_dir, report, strict=False))
         return report
     with store.writer(index_dir):
-        previous = _open_live(index_dir, strict=True)
+        previous = _open_live(index_dir, report, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
         old = _hashes(previous)
         for article in read.articles:
@@ -89,10 +91,11 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
 
 def remove(index_dir: Path, ids: Iterable[str]) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
+    report = Report()
     with store.writer(index_dir):
+        _recover(index_dir, report)
         previous = store.open_index(index_dir)
         articles = {a.id: a for a in previous.read_articles()}
-        report = Report()
         for article_id in ids:
             if articles.pop(article_id, None) is None:
                 report.skipped.append(SourceError(f"{article_id}: no such article in the index"))
@@ -125,13 +128,26 @@ def _hashes(index: store.Index | None) -> dict[str, str]:
     return {a.id: a.content_hash for a in index.read_articles()}
 
 
-def _open_live(index_dir: Path, *, strict: bool) -> store.Index | None:
+def _recover(index_dir: Path, report: Report) -> None:
+    """An unreadable CURRENT beside complete versions is never "no index": make the
+    newest good version live again (and say so), or refuse without touching anything."""
+    version = store.recover(index_dir)
+    if version is not None:
+        report.notes.append(
+            f"{index_dir / store.CURRENT} could not be read; recovered the newest good "
+            f"version, {version.name}"
+        )
+
+
+def _open_live(index_dir: Path, report: Report, *, strict: bool) -> store.Index | None:
     """The live index, or None when there is none yet.
 
     With ``strict`` an index that cannot be used (damaged, another model) is an error,
     so that adding to it never silently drops what it holds; without, a build from
     scratch replaces it.
     """
+    with store.writer(index_dir):
+        _recover(index_dir, report)
     if store.current_version(index_dir) is None:
         return None
     try:

@@ -17,11 +17,14 @@ only when complete; a writer killed at any moment leaves the previous version li
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +40,17 @@ from quotebot.versions import (
     TMP_PREFIX,
     IndexLocked,
     StoreError,
+    complete_versions,
     current_version,
+    discard,
     hold_version,
     new_version_name,
     publish,
+    set_current,
     writer,
 )
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 VECTORS = "vectors.npy"
@@ -60,6 +68,7 @@ __all__ = [
     "StoreError",
     "current_version",
     "open_index",
+    "recover",
     "write_version",
     "writer",
 ]
@@ -88,6 +97,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     created_at: str = ""
     dense_index: str = "flat"  # the FAISS index type (quotebot.dense): flat, hnsw or ivfpq
+    checksums: dict[str, str] = field(default_factory=dict)  # file name -> CRC-32, hex
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -134,6 +144,7 @@ class Index:
             )
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
             self._article_hashes = "hash" in columns  # not in indexes written before them
+            self._check(path)
         except QdrantError as error:
             raise StoreError(f"the index in {path} cannot be opened: {error}") from error
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
@@ -146,6 +157,22 @@ class Index:
                 f"the index in {path} is damaged (its files disagree on the passage count); "
                 "rebuild it with `quotebot index build`"
             )
+
+    def _check(self, path: Path) -> None:
+        """Refuse a version whose files are damaged: checksums, table rows against the
+        manifest, and SQLite's own quick check of the database."""
+        for name, expected in self.manifest.checksums.items():
+            if _crc32(path / name) != expected:
+                raise ValueError(f"{name} does not match its checksum")
+        counts = [
+            self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("articles", "passages")
+        ]
+        if counts != [self.manifest.articles, self.manifest.passages]:
+            raise ValueError(f"passages.sqlite holds {counts[0]} articles, {counts[1]} passages")
+        (verdict,) = self._db.execute("PRAGMA quick_check").fetchone()
+        if verdict != "ok":
+            raise ValueError(f"passages.sqlite: {verdict}")
 
     def __len__(self) -> int:
         return self.manifest.passages
@@ -243,7 +270,7 @@ def open_index(index_dir: Path) -> Index:
         StoreError: there is no index there, or it cannot be read.
     """
     while True:
-        path = current_version(index_dir)
+        path = current_version(index_dir) or _newest_good(index_dir)
         if path is None:
             raise StoreError(
                 f"no index in {index_dir}; build one with `quotebot index build` "
@@ -255,6 +282,48 @@ def open_index(index_dir: Path) -> Index:
             # A newer version went live (and this one was deleted) as we opened it: open that.
             if current_version(index_dir) == path:
                 raise
+
+
+def _newest_good(index_dir: Path) -> Path | None:
+    """When CURRENT cannot be read: the newest complete version that opens, if any."""
+    for version in reversed(complete_versions(index_dir)):
+        try:
+            Index(version).close()
+        except StoreError:
+            continue
+        log.warning("%s cannot be read; using the newest good version, %s", CURRENT, version)
+        return version
+    return None
+
+
+def recover(index_dir: Path) -> Path | None:
+    """Make the newest good version live again when CURRENT is unreadable (garbled, empty,
+    naming a missing folder) while versions exist; call it holding the writer lock.
+
+    Returns:
+        The version made live, or None when CURRENT was fine or no version exists.
+
+    Raises:
+        StoreError: versions exist, but none of them can be opened; nothing is touched.
+    """
+    if current_version(index_dir) is not None or not complete_versions(index_dir):
+        return None
+    version = _newest_good(index_dir)
+    if version is None:
+        raise StoreError(
+            f"{index_dir / CURRENT} cannot be read and no version in {index_dir} opens; "
+            "nothing was changed (rebuild it with `quotebot index build` into another folder)"
+        )
+    set_current(index_dir, version)
+    return version
+
+
+def _crc32(path: Path) -> str:
+    checksum = 0
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            checksum = zlib.crc32(block, checksum)
+    return f"{checksum:08x}"
 
 
 def write_version(
@@ -277,24 +346,44 @@ def write_version(
         The new version's folder.
     """
     with writer(index_dir):
+        name = new_version_name(index_dir)
+        tmp = index_dir / f"{_TMP_PREFIX}{name}"
         try:
-            return _write_version(index_dir, list(articles), passages, vectors, model)
-        except OSError as error:  # a full disk, say; the live version is untouched
-            raise StoreError(
-                f"could not write a new version of the index in {index_dir} "
-                f"({error.strerror or error}); the previous version is still live"
-            ) from error
+            return _write_version(index_dir, tmp, name, list(articles), passages, vectors, model)
+        except BaseException as error:
+            discard(tmp)  # never leave a half-written version filling the disk
+            if isinstance(error, OSError | RuntimeError | sqlite3.Error):
+                raise StoreError(_write_failed(index_dir, error)) from error
+            raise
+
+
+def _write_failed(index_dir: Path, error: BaseException) -> str:
+    """One line for a failed write; the live version is untouched."""
+    text = str(error)
+    full = getattr(error, "errno", None) == errno.ENOSPC or any(
+        sign in text for sign in ("No space left", "disk is full", "Disk quota")
+    )
+    if full:
+        return (
+            f"no space left on the disk of {index_dir} while writing the new version; "
+            "the old one still serves"
+        )
+    reason = getattr(error, "strerror", None) or text.strip().splitlines()[-1:] or [repr(error)]
+    return (
+        f"could not write a new version of the index in {index_dir} "
+        f"({reason if isinstance(reason, str) else reason[0]}); the old one still serves"
+    )
 
 
 def _write_version(
     index_dir: Path,
+    tmp: Path,
+    name: str,
     articles: list[Article],
     passages: Sequence[Passage],
     vectors: np.ndarray,
     model: str,
 ) -> Path:
-    name = new_version_name(index_dir)
-    tmp = index_dir / f"{_TMP_PREFIX}{name}"
     tmp.mkdir()
 
     try:
@@ -312,6 +401,11 @@ def _write_version(
         articles=len(articles),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         dense_index=dense_kind,
+        checksums={
+            file: _crc32(tmp / file)
+            for file in (dense.FILE, VECTORS, DATABASE)
+            if (tmp / file).exists()
+        },
     )
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     return publish(index_dir, tmp, name)

@@ -126,9 +126,26 @@ def publish(index_dir: Path, tmp: Path, name: str) -> Path:
     final = index_dir / name
     os.rename(tmp, final)
     _fsync_dir(index_dir)
-    _replace_text(index_dir / CURRENT, name + "\n")
+    set_current(index_dir, final)
     _remove_old_versions(index_dir)
     return final
+
+
+def set_current(index_dir: Path, version: Path) -> None:
+    """Make a complete version live (atomically)."""
+    _replace_text(index_dir / CURRENT, version.name + "\n")
+
+
+def complete_versions(index_dir: Path) -> list[Path]:
+    """Every version folder with its manifest (written last, so complete), oldest first."""
+    return [v for v in _versions(index_dir) if (v / MANIFEST).is_file()]
+
+
+def discard(folder: Path) -> None:
+    """Remove a temporary folder (and its Qdrant collection, if it made one)."""
+    if folder.exists():
+        qdrant.discard(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -176,8 +193,7 @@ def _remove_leftovers(index_dir: Path) -> None:
     that never went live, and old versions no process is using."""
     for child in index_dir.glob(f"{TMP_PREFIX}*"):
         if child.is_dir():
-            qdrant.discard(child)  # its Qdrant collection, if it made one
-            shutil.rmtree(child, ignore_errors=True)
+            discard(child)
         else:
             child.unlink(missing_ok=True)
     live = current_version(index_dir)
