@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from quotebot import bench_scale
 from quotebot.bench_scale import peak_mb
@@ -219,7 +220,6 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
 
 def table(result: Result) -> Any:
     """The result as a rich table, one column per backend, the baseline in the caption."""
-    from rich.table import Table
 
     rows = [
         ("index build, passages/s", "build_passages_per_s", "{:.1f}"),
@@ -290,6 +290,49 @@ def speed(
 
 
 app.command("scale")(bench_scale.scale)
+
+_WORDS = (
+    "the harbour council said ferry services would resume on Monday after storms closed "
+    "the north pier for three days while engineers checked the old stone walls"
+).split()
+
+
+def _write_corpus(folder: Path, megabytes: float, paragraph_chars: int) -> None:
+    """Text files of about ``megabytes`` MB in paragraphs of about ``paragraph_chars``."""
+    rng = np.random.default_rng(7)
+    total = int(megabytes * 1e6)
+    per_file = 500_000
+    for number in range(max(total // per_file, 1)):
+        paragraphs, size = [], 0
+        while size < per_file:
+            words = rng.choice(_WORDS, size=paragraph_chars // 6)
+            sentences = [" ".join(words[i : i + 18]) + "." for i in range(0, len(words), 18)]
+            paragraphs.append(" ".join(sentences).capitalize())
+            size += len(paragraphs[-1]) + 2
+        text = f"Harbour news {number}\n\n" + "\n\n".join(paragraphs) + "\n"
+        (folder / f"article-{number:04d}.txt").write_text(text)
+
+
+@app.command()
+def memory(
+    megabytes: Annotated[float, typer.Option("--mb", help="Megabytes of text to index.")] = 25,
+) -> None:
+    """Peak memory of `quotebot index build` on MB of text, as ordinary paragraphs
+    (~600 characters) and as giant ones (~100 KB each)."""
+    table = Table("corpus", "passages", "build s", "peak RSS MB")
+    for label, chars in [("ordinary paragraphs", 600), ("giant paragraphs", 100_000)]:
+        with tempfile.TemporaryDirectory(prefix="quotebot-bench-") as folder:
+            articles = Path(folder) / "articles"
+            articles.mkdir()
+            _write_corpus(articles, megabytes, chars)
+            step = _child("build", str(articles), str(Path(folder) / "index"))
+        table.add_row(
+            f"{megabytes:g} MB, {label}",
+            f"{step['passages']:,.0f}",
+            f"{step['seconds']:.0f}",
+            f"{step['peak_mb']:.0f}",
+        )
+    Console().print(table)
 
 
 def main(argv: list[str]) -> None:

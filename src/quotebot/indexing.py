@@ -17,6 +17,7 @@ import numpy as np
 from quotebot import embedding, store
 from quotebot.articles import Article, SourceError, read_sources
 from quotebot.passages import Passage, split_passages
+from quotebot.settings import Settings
 
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""
@@ -170,7 +171,16 @@ def _write(
     report: Report,
     progress: Progress | None,
 ) -> None:
-    passages = [p for article in articles for p in split_passages(article)]
+    limit = Settings().max_passages
+    passages = []
+    for article in articles:
+        kept = split_passages(article, limit)
+        if len(kept) == limit and len(split_passages(article, limit + 1)) > limit:
+            report.notes.append(
+                f"{article.source or article.id}: only its first {limit} passages were "
+                "indexed (QUOTEBOT_MAX_PASSAGES)"
+            )
+        passages += kept
     vectors, report.embedded = embed_passages(passages, previous, progress)
     report.version = store.write_version(
         index_dir, articles, passages, vectors, model=embedding.MODEL_NAME

@@ -1,8 +1,10 @@
-"""Splitting articles into Passage records, one per paragraph."""
+"""Splitting articles into Passage records: one per paragraph, or several of bounded length
+for a paragraph far longer than the embedding model reads (each an exact piece of it)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from quotebot.articles import Article
@@ -18,6 +20,7 @@ class Passage:
     title: str
     url: str | None = None
     published: str | None = None
+    part: int = 0  # the piece of a long paragraph, from 0; the pieces join with one space
 
     @property
     def embedding_text(self) -> str:
@@ -30,16 +33,47 @@ class Passage:
         return hashlib.sha256(self.embedding_text.encode()).hexdigest()[:32]
 
 
-def split_passages(article: Article) -> list[Passage]:
-    """One passage per body paragraph of the article."""
-    return [
-        Passage(
-            article_id=article.id,
-            paragraph=number,
-            text=text,
-            title=article.title,
-            url=article.url,
-            published=article.published,
-        )
-        for number, text in enumerate(article.paragraphs)
-    ]
+MAX_CHARS = 1500
+"""The longest passage: about what the embedding model reads (256 word pieces)."""
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]* ")
+
+
+def split_passages(article: Article, limit: int | None = None) -> list[Passage]:
+    """The article's passages: one per body paragraph, a long paragraph cut into pieces
+    of at most :data:`MAX_CHARS` at sentence ends; at most ``limit`` in all."""
+    passages = []
+    for number, text in enumerate(article.paragraphs):
+        for part, piece in enumerate(pieces(text)):
+            passages.append(
+                Passage(
+                    article_id=article.id,
+                    paragraph=number,
+                    text=piece,
+                    title=article.title,
+                    url=article.url,
+                    published=article.published,
+                    part=part,
+                )
+            )
+            if limit is not None and len(passages) >= limit:
+                return passages
+    return passages
+
+
+def pieces(text: str, size: int = MAX_CHARS) -> list[str]:
+    """A paragraph cut at sentence ends (else at a space, else anywhere) into pieces of at
+    most ``size`` characters; ``" ".join(pieces(text)) == text`` for a paragraph whose
+    spaces are single, as every paragraph read is."""
+    found = []
+    while len(text) > size:
+        window = text[: size + 1]
+        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() > size // 3]
+        cut = ends[-1] - 1 if ends else window.rfind(" ")
+        if cut <= 0:
+            found.append(text[:size])  # no space at all; the next piece is its rest
+            text = text[size:]
+            continue
+        found.append(text[:cut])
+        text = text[cut + 1 :]
+    found.append(text)
+    return found

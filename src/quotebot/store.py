@@ -80,9 +80,10 @@ CREATE TABLE articles (
 );
 CREATE TABLE passages (
     row INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
-    paragraph INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL
+    paragraph INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
+    part INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX passages_by_article ON passages(article_id, paragraph);
+CREATE INDEX passages_by_article ON passages(article_id, paragraph, part);
 """
 
 
@@ -144,6 +145,8 @@ class Index:
             )
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
             self._article_hashes = "hash" in columns  # not in indexes written before them
+            parts = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
+            self._part = "p.part" if "part" in parts else "0"
             self._check(path)
         except QdrantError as error:
             raise StoreError(f"the index in {path} cannot be opened: {error}") from error
@@ -193,10 +196,11 @@ class Index:
             return []
         marks = ",".join("?" * len(rows))
         found = {
-            row: Passage(article_id, paragraph, text, title, url, published)
-            for row, article_id, paragraph, text, title, url, published in self._db.execute(
-                "SELECT p.row, p.article_id, p.paragraph, p.text, a.title, a.url, a.published "
-                f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})",
+            row: Passage(article_id, paragraph, text, title, url, published, part)
+            for row, article_id, paragraph, text, title, url, published, part in self._db.execute(
+                "SELECT p.row, p.article_id, p.paragraph, p.text, a.title, a.url, a.published, "
+                f"{self._part} FROM passages p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.row IN ({marks})",
                 list(rows),
             )
         }
@@ -207,12 +211,17 @@ class Index:
         return self.passages(list(range(len(self))))
 
     def read_articles(self) -> list[Article]:
-        """Every indexed article in full, as it was added."""
-        paragraphs: dict[str, list[str]] = {}
-        for article_id, text in self._db.execute(
-            "SELECT article_id, text FROM passages ORDER BY article_id, paragraph"
+        """Every indexed article in full, as it was added (a long paragraph's pieces joined)."""
+        pieces: dict[tuple[str, int], list[str]] = {}
+        part = self._part.removeprefix("p.")
+        for article_id, paragraph, text in self._db.execute(
+            "SELECT article_id, paragraph, text FROM passages "
+            f"ORDER BY article_id, paragraph, {part}"
         ):
-            paragraphs.setdefault(article_id, []).append(text)
+            pieces.setdefault((article_id, paragraph), []).append(text)
+        paragraphs: dict[str, list[str]] = {}
+        for (article_id, _), texts in pieces.items():
+            paragraphs.setdefault(article_id, []).append(" ".join(texts))
         return [
             Article(
                 info.id,
@@ -423,9 +432,9 @@ def _write_database(path: Path, articles: list[Article], passages: Sequence[Pass
             ],
         )
         db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (row, p.article_id, p.paragraph, p.text, p.content_hash)
+                (row, p.article_id, p.paragraph, p.text, p.content_hash, p.part)
                 for row, p in enumerate(passages)
             ],
         )
