@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-fast lint clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	@$(BIN)/python -m pytest
+
+# The quick subset while developing (no whole-corpus evaluations); CI runs `make test`.
+test-fast: install
+	@$(BIN)/python -m pytest -m "not slow"
 
 lint: install
 	@$(BIN)/ruff check src tests

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.auxil.cli import DEVELOPER_SETTINGS
 
 from quotebot import indexing
 from quotebot.answer import Engine
@@ -19,6 +21,16 @@ SEED_ARTICLE_ID = "000_efd779f62b15b57f"
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test without the developer's settings: no QUOTEBOT_*, TELEGRAM_*, admin or chat
+    variables, and a current folder with no ``.env`` or ``./index`` in it."""
+    for name in list(os.environ):
+        if name.startswith(DEVELOPER_SETTINGS):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ import contextlib
 import itertools
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +52,12 @@ class Call:
     @property
     def ok(self) -> bool:
         return self.status == 200
+
+
+LOST_AFTER = -1
+"""A fail_next status: the call is carried out, then the connection is reset unanswered."""
+RESET_BEFORE = -2
+"""A fail_next status: the connection is reset before the call is carried out."""
 
 
 @dataclass
@@ -243,6 +251,20 @@ class FakeTelegram:
                     raise AssertionError(f"no {count} {method} call(s) in {timeout}s; last: {seen}")
                 self._changed.wait(left)
 
+    def quiet(self, seconds: float, timeout: float = 120) -> None:
+        """Wait until the bot has made no call for ``seconds`` (a quiet window), so that
+        "nothing more was sent" is checked after what was still coming has come."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                last = max((c.at for c in self.calls), default=0.0)
+                idle = time.monotonic() - last
+                if idle >= seconds:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the bot did not go quiet within {timeout} s")
+                self._changed.wait(seconds - idle)
+
     def replies_to(
         self, message: dict[str, Any], timeout: float = 120, count: int = 1
     ) -> list[Call]:
@@ -283,6 +305,12 @@ class FakeTelegram:
             }
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
+            if failure.status == LOST_AFTER:  # done, but the answer never gets back
+                call.result = self._answer(method, params)
+                self._record(call, 200, {"ok": True, "result": call.result})
+                return LOST_AFTER, {}
+            if failure.status == RESET_BEFORE:
+                return RESET_BEFORE, {}
             return self._record(call, failure.status, body)
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
@@ -456,6 +484,14 @@ def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
                 return
             params = parse_body(self.headers.get("Content-Type", ""), body)
             status, answer = fake.handle(match[2], params)
+            if status in (LOST_AFTER, RESET_BEFORE):
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )  # a reset (RST), as a proxy that dies would send
+                    self.connection.close()
+                return
             self._json(status if status != 200 else HTTPStatus.OK, answer)
 
     return Handler

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 from tests.auxil.bot_runner import running_bot, settings_for
-from tests.auxil.fake_telegram import FakeTelegram, replied_id
+from tests.auxil.fake_telegram import LOST_AFTER, RESET_BEFORE, FakeTelegram, replied_id
 
 AGADEZ = "How far is Agadez from Niamey?"
 
@@ -116,3 +116,38 @@ def test_a_failed_poll_does_not_stop_the_bot(
     user = fake.user(uid)
     question = fake.message(fake.private_chat(user), user, AGADEZ)
     assert "500 miles" in fake.replies_to(question)[0].result["text"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "times"),
+    [
+        ((500, "Internal Server Error"), 1),  # a 5xx before delivery
+        ((RESET_BEFORE, ""), 1),  # the connection reset before delivery
+        ((429, "Too Many Requests: retry after 1"), 5),  # flood control, five times running
+        ((LOST_AFTER, ""), 1),  # delivered, but the answer to the bot was lost
+    ],
+)
+def test_a_transient_fault_delivers_the_answer_and_no_apology(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+    fault: tuple[int, str],
+    times: int,
+) -> None:
+    status, description = fault
+    for _ in range(times):
+        fake.fail_next(
+            "sendMessage",
+            status,
+            description,
+            retry_after=1 if status == 429 else None,
+            when=lambda params: params.get("chat_id") == uid,
+        )
+    user = fake.user(uid)
+    question = fake.message(fake.private_chat(user), user, AGADEZ)
+    answers = fake.replies_to(question)
+    assert "500 miles" in answers[0].result["text"]
+    fake.quiet(seconds=3)  # let anything still coming arrive
+    replies = [c for c in fake.sent(uid) if replied_id(c) == question["message_id"]]
+    assert 1 <= len(replies) <= 2  # at most one extra copy, and only when one was lost
+    assert not any("something went wrong" in c.result["text"] for c in replies)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, Message, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,7 +29,7 @@ from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
-from quotebot.telegram._replies import reply
+from quotebot.telegram._replies import MaybeDelivered, reply
 from quotebot.telegram._state import STATE_KEY, BotState, QuestionLimiter, state_of
 from quotebot.telegram._updates import UpdatesRequest
 
@@ -192,12 +192,23 @@ async def _only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log any failure (the log never shows the token) and tell the asker; keep serving."""
+    """Log any failure (never the token or message text) and tell the asker, unless an
+    answer may already have reached them; keep serving. It cannot raise."""
+    try:
+        await _on_error(update, context)
+    except Exception as third:  # noqa: BLE001  (the handler of last resort)
+        log.warning("the error handler failed too: %s", type(third).__name__)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
-    if isinstance(error, NetworkError) and update is None:
-        log.warning("network trouble talking to Telegram (will retry): %s", error)
+    if update is None and isinstance(error, TelegramError):
+        log.warning("trouble talking to Telegram (will retry): %s", error)
         return
     where = f"update {update.update_id}" if isinstance(update, Update) else "the bot"
+    if isinstance(error, MaybeDelivered):
+        log.warning("the reply to %s may not have arrived (%s); not sent again", where, error)
+        return
     log.error("failed while handling %s", where, exc_info=error)
     if not isinstance(update, Update):
         return
@@ -206,7 +217,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await update.callback_query.answer(SORRY)
         elif isinstance(update.effective_message, Message):
             await reply(update.effective_message, text_blocks(SORRY))
-    except TelegramError as second:
+    except (TelegramError, MaybeDelivered) as second:
         log.warning("could not tell the user about the failure: %s", second)
 
 
@@ -236,6 +247,9 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
     logging.captureWarnings(True)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # PTB's request logger writes a response it cannot parse, chat ids and message text
+    # included; the one warning of on_error says what failed.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
 def run_bot(settings: Settings, index_dir: Path | None = None) -> None:

@@ -5,17 +5,74 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from quotebot.telegram._formatting import Block, pack
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing…" for about 5
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+RETRY_BUDGET = 60.0  # seconds a reply keeps being retried (connection errors, 5xx, 429)
+
+
+class MaybeDelivered(Exception):
+    """A reply whose request went out but whose answer was lost, twice: it may well have
+    arrived. It is logged, never apologised for (that would invite the question again)."""
+
+
+def _not_sent(error: TelegramError) -> bool:
+    """Telegram cannot have carried this request out: flood control, or no connection."""
+    if isinstance(error, RetryAfter):
+        return True
+    return isinstance(
+        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+    )
+
+
+def _ambiguous(error: TelegramError) -> bool:
+    """The request may have been carried out: a lost or unreadable answer, a 5xx."""
+    return isinstance(error, NetworkError) or type(error) is TelegramError
+
+
+async def deliver(send: Callable[[], Awaitable[Message]]) -> Message:
+    """Send, retrying with backoff for up to :data:`RETRY_BUDGET` seconds: flood control
+    (as long as ``retry_after`` says), connection errors, and a 5xx or a lost answer once
+    (so that a message that did arrive gets at most one extra copy).
+
+    Raises:
+        MaybeDelivered: the request may have been carried out, and a retry failed too.
+        TelegramError: Telegram refused it, or it kept failing before it could be sent.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RETRY_BUDGET
+    delay, retried_unsure = 1.0, False
+    while True:
+        try:
+            return await send()
+        except TelegramError as error:
+            if not _not_sent(error) and not _ambiguous(error):
+                raise
+            if _ambiguous(error) and not _not_sent(error):
+                if retried_unsure:
+                    raise MaybeDelivered(str(error)) from error
+                retried_unsure = True
+            wait = delay
+            if isinstance(error, RetryAfter):
+                after = error.retry_after
+                wait = after.total_seconds() if isinstance(after, timedelta) else float(after)
+            if loop.time() + wait > deadline:
+                if retried_unsure:
+                    raise MaybeDelivered(str(error)) from error
+                raise
+            log.info("sending failed (%s); trying again in %.0f s", error, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 16)
 
 
 def _refused_markup(error: BadRequest) -> bool:
@@ -39,12 +96,14 @@ async def reply(
         where = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
         try:
             sent.append(
-                await message.reply_text(
-                    part.html,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard,
-                    reply_parameters=where,
-                    link_preview_options=_NO_PREVIEW,
+                await deliver(
+                    lambda: message.reply_text(
+                        part.html,  # noqa: B023  (called before the loop moves on)
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard,  # noqa: B023
+                        reply_parameters=where,  # noqa: B023
+                        link_preview_options=_NO_PREVIEW,
+                    )
                 )
             )
         except BadRequest as error:
@@ -52,11 +111,13 @@ async def reply(
                 raise
             log.warning("Telegram refused the HTML (%s); sending plain text", error.message)
             sent.append(
-                await message.reply_text(
-                    part.plain,
-                    reply_markup=keyboard,
-                    reply_parameters=where,
-                    link_preview_options=_NO_PREVIEW,
+                await deliver(
+                    lambda: message.reply_text(
+                        part.plain,  # noqa: B023
+                        reply_markup=keyboard,  # noqa: B023
+                        reply_parameters=where,  # noqa: B023
+                        link_preview_options=_NO_PREVIEW,
+                    )
                 )
             )
     return sent
