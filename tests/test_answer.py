@@ -101,7 +101,16 @@ def test_json_shape(engine: Engine) -> None:
     }
     assert len(data["passages"]) == 3
     first = data["passages"][0]
-    assert set(first) == {"article_id", "title", "url", "published", "paragraph", "text", "score"}
+    assert set(first) == {
+        "article_id",
+        "title",
+        "url",
+        "published",
+        "paragraph",
+        "text",
+        "part",
+        "score",
+    }
     scores = [p["score"] for p in data["passages"]]
     assert scores == sorted(scores, reverse=True)
 

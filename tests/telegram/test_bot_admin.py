@@ -212,6 +212,4 @@ def test_add_from_a_chat_never_reads_a_file_of_this_machine(
     reply = fake.replies_to(fake.message(chat, admin, f"/add {asked}"))[0].result["text"]
     assert reply.startswith("Nothing was indexed: /add takes http:// or https:// addresses")
     assert "no such file" not in reply and "hunter2" not in reply
-    assert article_ids(bot_index) == before
-    question = fake.message(chat, admin, "What is the root password?")
-    assert "hunter2" not in fake.replies_to(question)[0].result["text"]
+    assert article_ids(bot_index) == before  # nothing of the file can be quoted

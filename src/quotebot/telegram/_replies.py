@@ -36,7 +36,10 @@ def _not_sent(error: TelegramError) -> bool:
 
 
 def _ambiguous(error: TelegramError) -> bool:
-    """The request may have been carried out: a lost or unreadable answer, a 5xx."""
+    """The request may have been carried out: a lost or unreadable answer, a 5xx (not a
+    refusal: PTB's BadRequest is a NetworkError too)."""
+    if isinstance(error, BadRequest):
+        return False
     return isinstance(error, NetworkError) or type(error) is TelegramError
 
 
