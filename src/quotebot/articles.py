@@ -144,10 +144,9 @@ def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterato
         if isinstance(source, str) and _URL.match(source.strip()):
             yield source.strip()
             continue
-        scheme = _SCHEME.match(source) if isinstance(source, str) else None
         if (
             isinstance(source, str)
-            and scheme
+            and (scheme := _SCHEME.match(source))
             and (scheme.group(2) or scheme.group(1).lower() in _SCHEMES_NOT_READ)
         ):
             errors.append(

@@ -57,10 +57,11 @@ def build(
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:  # the index stays as it was; say what it holds
-        _count(report, _open_live(index_dir, report, strict=False))
+        _count(report, _open_live(index_dir, strict=False))
         return report
     with store.writer(index_dir):
-        previous = _open_live(index_dir, report, strict=False)
+        _recover(index_dir, report)
+        previous = _open_live(index_dir, strict=False)
         old = _hashes(previous)
         for article in read.articles:
             _classify(report, article, old.get(article.id))
@@ -74,10 +75,11 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:
-        _count(report, _open_live(index_dir, report, strict=False))
+        _count(report, _open_live(index_dir, strict=False))
         return report
     with store.writer(index_dir):
-        previous = _open_live(index_dir, report, strict=True)
+        _recover(index_dir, report)
+        previous = _open_live(index_dir, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
         old = _hashes(previous)
         for article in read.articles:
@@ -140,16 +142,14 @@ def _recover(index_dir: Path, report: Report) -> None:
         )
 
 
-def _open_live(index_dir: Path, report: Report, *, strict: bool) -> store.Index | None:
+def _open_live(index_dir: Path, *, strict: bool) -> store.Index | None:
     """The live index, or None when there is none yet.
 
     With ``strict`` an index that cannot be used (damaged, another model) is an error,
     so that adding to it never silently drops what it holds; without, a build from
     scratch replaces it.
     """
-    with store.writer(index_dir):
-        _recover(index_dir, report)
-    if store.current_version(index_dir) is None:
+    if store.current_version(index_dir) is None and not store.complete_versions(index_dir):
         return None
     try:
         return store.open_index(index_dir)
@@ -174,13 +174,13 @@ def _write(
     limit = Settings().max_passages
     passages = []
     for article in articles:
-        kept = split_passages(article, limit)
-        if len(kept) == limit and len(split_passages(article, limit + 1)) > limit:
+        kept = split_passages(article, limit + 1)  # one more, to know whether it was cut
+        if len(kept) > limit:
             report.notes.append(
                 f"{article.source or article.id}: only its first {limit} passages were "
                 "indexed (QUOTEBOT_MAX_PASSAGES)"
             )
-        passages += kept
+        passages += kept[:limit]
     vectors, report.embedded = embed_passages(passages, previous, progress)
     report.version = store.write_version(
         index_dir, articles, passages, vectors, model=embedding.MODEL_NAME

@@ -67,6 +67,7 @@ __all__ = [
     "Manifest",
     "StoreError",
     "current_version",
+    "complete_versions",
     "open_index",
     "recover",
     "write_version",
@@ -279,8 +280,11 @@ def open_index(index_dir: Path) -> Index:
         StoreError: there is no index there, or it cannot be read.
     """
     while True:
-        path = current_version(index_dir) or _newest_good(index_dir)
+        path = current_version(index_dir)
         if path is None:
+            fallback = _newest_good(index_dir)
+            if fallback is not None:
+                return fallback
             raise StoreError(
                 f"no index in {index_dir}; build one with `quotebot index build` "
                 "(or set QUOTEBOT_INDEX_DIR to where yours is)"
@@ -293,15 +297,15 @@ def open_index(index_dir: Path) -> Index:
                 raise
 
 
-def _newest_good(index_dir: Path) -> Path | None:
-    """When CURRENT cannot be read: the newest complete version that opens, if any."""
+def _newest_good(index_dir: Path) -> Index | None:
+    """When CURRENT cannot be read: the newest complete version that opens, opened."""
     for version in reversed(complete_versions(index_dir)):
         try:
-            Index(version).close()
+            index = Index(version)
         except StoreError:
             continue
         log.warning("%s cannot be read; using the newest good version, %s", CURRENT, version)
-        return version
+        return index
     return None
 
 
@@ -317,14 +321,15 @@ def recover(index_dir: Path) -> Path | None:
     """
     if current_version(index_dir) is not None or not complete_versions(index_dir):
         return None
-    version = _newest_good(index_dir)
-    if version is None:
+    good = _newest_good(index_dir)
+    if good is None:
         raise StoreError(
             f"{index_dir / CURRENT} cannot be read and no version in {index_dir} opens; "
             "nothing was changed (rebuild it with `quotebot index build` into another folder)"
         )
-    set_current(index_dir, version)
-    return version
+    good.close()
+    set_current(index_dir, good.path)
+    return good.path
 
 
 def _crc32(path: Path) -> str:
@@ -377,10 +382,11 @@ def _write_failed(index_dir: Path, error: BaseException) -> str:
             f"no space left on the disk of {index_dir} while writing the new version; "
             "the old one still serves"
         )
-    reason = getattr(error, "strerror", None) or text.strip().splitlines()[-1:] or [repr(error)]
+    lines = text.strip().splitlines()
+    reason = getattr(error, "strerror", None) or (lines[-1] if lines else repr(error))
     return (
-        f"could not write a new version of the index in {index_dir} "
-        f"({reason if isinstance(reason, str) else reason[0]}); the old one still serves"
+        f"could not write a new version of the index in {index_dir} ({reason}); "
+        "the old one still serves"
     )
 
 

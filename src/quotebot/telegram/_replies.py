@@ -59,9 +59,10 @@ async def deliver(send: Callable[[], Awaitable[Message]]) -> Message:
         try:
             return await send()
         except TelegramError as error:
-            if not _not_sent(error) and not _ambiguous(error):
+            unsent = _not_sent(error)
+            if not unsent and not _ambiguous(error):
                 raise
-            if _ambiguous(error) and not _not_sent(error):
+            if not unsent:
                 if retried_unsure:
                     raise MaybeDelivered(str(error)) from error
                 retried_unsure = True
