@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 RECIPE = 1  # bump when the export or quantization below changes
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_TOKEN_BUDGET = 8192  # tokens per forward pass, padding included
+# Rows x tokens² per forward pass: attention takes memory in the square of the length, so
+# 256-token passages go 8 at a time (peak RSS ~340 MB instead of ~730 MB at 32 rows).
+_ATTENTION_BUDGET = 8 * 256 * 256
 
 
 def cache_dir() -> Path:
@@ -96,7 +98,7 @@ class OnnxEncoder:
         start = 0
         while start < len(order):
             longest = int(lengths[order[start]])
-            size = max(1, min(batch_size, _TOKEN_BUDGET // max(longest, 1)))
+            size = max(1, min(batch_size, _ATTENTION_BUDGET // max(longest, 1) ** 2))
             batch = order[start : start + size]
             ids = np.zeros((len(batch), longest), dtype=np.int64)
             mask = np.zeros_like(ids)
