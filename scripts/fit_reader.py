@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fit_models import build_indexes  # noqa: E402
 
 from quotebot import embedding, reader, search, store  # noqa: E402
-from quotebot.answer import (  # noqa: E402
+from quotebot.core import (  # noqa: E402
     DEFAULT_K,
     READ_PASSAGES,
     Reading,

@@ -11,7 +11,7 @@ import pytest
 from tests.auxil.cli import DEVELOPER_SETTINGS
 
 from quotebot import indexing
-from quotebot.answer import Engine
+from quotebot.core import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "articles"

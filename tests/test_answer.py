@@ -9,7 +9,7 @@ from tests.auxil.corpus import lighthouse
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID, read_jsonl
 
 from quotebot import answer, indexing
-from quotebot.answer import Engine
+from quotebot.core import Engine
 
 SEED_QUESTIONS = [
     ("How far is Agadez from Niamey?", "500 miles", 1),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot.articles import read_sources
+from quotebot.articles import SourceOptions, read_sources
 
 
 def test_sample_txt_title_and_paragraphs() -> None:
@@ -82,3 +86,32 @@ def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
     read = read_sources([tmp_path])
     assert [a.title for a in read.articles] == ["First"]
     assert "duplicate article id 'same'" in str(read.errors[0])
+
+
+@contextmanager
+def _without_root() -> Iterator[None]:
+    """Act as an ordinary user (root reads every folder whatever its permissions)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)  # nobody
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_a_folder_that_cannot_be_listed_is_named() -> None:
+    with tempfile.TemporaryDirectory() as tmp:  # not under pytest's root-only folder
+        folder = Path(tmp)
+        folder.chmod(0o755)
+        (folder / "good.txt").write_text("Good title\n\nA good paragraph.\n")
+        (folder / "locked").mkdir()
+        (folder / "locked" / "secret.txt").write_text("Secret\n\nNot to be read.\n")
+        (folder / "locked").chmod(0o000)
+        with _without_root():
+            read = read_sources([folder], SourceOptions())
+    assert [a.id for a in read.articles] == ["good"]
+    assert [str(e) for e in read.errors] == [
+        f"{folder / 'locked'}: cannot list this folder (Permission denied)"
+    ]

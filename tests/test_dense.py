@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
 from quotebot import dense, indexing, store
-from quotebot.answer import Engine
 from quotebot.bench_scale import synthetic
+from quotebot.core import Engine
 
 
 def test_a_small_index_is_exact_and_a_large_one_approximate(

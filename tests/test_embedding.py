@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
 from quotebot import embedding, indexing, onnx_encoder, store
-from quotebot.answer import Engine
 from quotebot.articles import read_sources
+from quotebot.core import Engine
 from quotebot.passages import split_passages
 
 QUESTIONS = [

@@ -14,7 +14,7 @@ from tests.auxil.cli import quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles, write_article
 
 from quotebot import indexing, store
-from quotebot.answer import Engine
+from quotebot.core import Engine
 
 
 @pytest.fixture

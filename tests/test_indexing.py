@@ -9,8 +9,8 @@ import pytest
 from tests.auxil.website import article_html, serve
 
 from quotebot import indexing, store
-from quotebot.answer import Engine
 from quotebot.articles import read_sources
+from quotebot.core import Engine
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:

@@ -9,7 +9,7 @@ import pytest
 from tests.auxil.corpus import write_article
 
 from quotebot import indexing, store
-from quotebot.answer import Engine
+from quotebot.core import Engine
 from quotebot.passages import MAX_CHARS, pieces
 
 FILLER = "The council met again on Tuesday and talked about the weather for an hour."
@@ -37,6 +37,20 @@ def test_pieces_join_back_to_the_paragraph(size: int) -> None:
     text = " ".join(text.split())
     found = pieces(text)
     assert " ".join(found) == text and all(len(p) <= MAX_CHARS for p in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 4000,  # no space at all
+        "See " + "https://example.com/" + "a" * 3000 + " for the rules. " + "More words. " * 200,
+        "Word " * 400 + "y" * 2000 + " end.",
+    ],
+)
+def test_a_run_without_spaces_is_kept_whole(text: str) -> None:
+    found = pieces(text.strip())
+    assert " ".join(found) == text.strip()  # nothing added, nothing lost
+    assert all(len(p) <= MAX_CHARS or " " not in p[MAX_CHARS:] for p in found)
 
 
 def test_passages_per_article_are_capped_and_told(

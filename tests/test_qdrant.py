@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
 from quotebot import dense, indexing, qdrant, store
-from quotebot.answer import Engine
+from quotebot.core import Engine
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:

@@ -13,7 +13,7 @@ from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry
 
 from quotebot import indexing
-from quotebot.answer import Engine
+from quotebot.core import Engine
 
 BRIDGE_QUESTION = "When does the old bridge close?"
 

@@ -7,8 +7,10 @@ article pages and RSS/Atom feeds (see :mod:`quotebot.web`).
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -158,23 +160,51 @@ def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterato
             continue
         path = Path(source)
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts)
-            )
+            yield from _files_under(path, errors)
         elif path.is_file():
             yield path
-        elif path.exists():
-            errors.append(SourceError(f"{path}: not a regular file or folder"))
-        elif _LOOKS_LIKE_A_HOST.match(str(source)):
-            errors.append(
-                SourceError(
-                    f"{path}: no such file or folder (for a web page, give its https:// URL)"
-                )
-            )
         else:
-            errors.append(SourceError(f"{path}: no such file or folder"))
+            errors.append(_not_a_file(path))
+
+
+def _files_under(folder: Path, errors: list[SourceError]) -> list[Path]:
+    """The files in a folder and its sub-folders (hidden ones left out), sorted; a sub-folder
+    that cannot be listed and a link that leads nowhere are reported, not passed over."""
+
+    def unlisted(error: OSError) -> None:
+        errors.append(SourceError(f"{error.filename}: cannot list this folder ({error.strerror})"))
+
+    files = []
+    for root, folders, names in os.walk(folder, onerror=unlisted):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            if name.startswith("."):
+                continue
+            if path.is_file():
+                files.append(path)
+            else:
+                errors.append(_not_a_file(path))
+    return sorted(files)
+
+
+def _not_a_file(path: Path) -> SourceError:
+    """Why a source that is neither a file nor a folder cannot be read."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return SourceError(f"{path}: a symbolic link that loops")
+        if path.is_symlink():
+            return SourceError(f"{path}: a symbolic link to {os.readlink(path)}, which is missing")
+        if error.errno != errno.ENOENT:
+            return SourceError(f"{path}: cannot be read ({error.strerror})")
+        if _LOOKS_LIKE_A_HOST.match(str(path)):
+            return SourceError(
+                f"{path}: no such file or folder (for a web page, give its https:// URL)"
+            )
+        return SourceError(f"{path}: no such file or folder")
+    return SourceError(f"{path}: not a regular file or folder")
 
 
 def read_file(

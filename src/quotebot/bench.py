@@ -173,7 +173,7 @@ def _build(articles: str, index_dir: str) -> dict[str, float]:
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
     """Time encoding each question alone, then answering it; score the right paragraph."""
     from quotebot import embedding, reader
-    from quotebot.answer import DEFAULT_K, Engine, read
+    from quotebot.core import DEFAULT_K, Engine, read
     from quotebot.search import rank
 
     asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
@@ -256,7 +256,7 @@ def table(result: Result) -> Any:
     return table
 
 
-app = typer.Typer(help="Measure speed and scale (README, Benchmarks).", no_args_is_help=True)
+app = typer.Typer(help="Measure speed, memory and scale (README, Speed).", no_args_is_help=True)
 
 
 @app.command()
@@ -278,7 +278,10 @@ def speed(
     chosen = backend or list(BACKENDS)
     unknown = [b for b in chosen if b not in BACKENDS]
     if unknown:
-        raise ValueError(f"unknown backend {unknown[0]}; choose from {', '.join(BACKENDS)}")
+        raise typer.BadParameter(
+            f"unknown backend {unknown[0]}; choose from {', '.join(BACKENDS)}",
+            param_hint="--backend",
+        )
     err = Console(stderr=True)
     work = workload(data, Settings().articles_dir, questions=questions)
     with err.status("benchmarking") as status:
@@ -318,7 +321,10 @@ def memory(
     megabytes: Annotated[float, typer.Option("--mb", help="Megabytes of text to index.")] = 25,
 ) -> None:
     """Peak memory of `quotebot index build` on MB of text, as ordinary paragraphs
-    (~600 characters) and as giant ones (~100 KB each)."""
+    (~600 characters) and as giant ones (~100 KB each), with the model already exported."""
+    from quotebot import embedding
+
+    embedding.encode(["warm up"])  # the one-time ONNX export (its own process) happens here
     table = Table("corpus", "passages", "build s", "peak RSS MB")
     for label, chars in [("ordinary paragraphs", 600), ("giant paragraphs", 100_000)]:
         with tempfile.TemporaryDirectory(prefix="quotebot-bench-") as folder:

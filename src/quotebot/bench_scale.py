@@ -144,7 +144,7 @@ def _store_build(folder: str, size: str) -> dict[str, float]:
 
 def _store_query(folder: str) -> dict[str, float]:
     """Answer questions from that index; the query path's memory shows what it loads."""
-    from quotebot.answer import Engine
+    from quotebot.core import Engine
 
     engine = Engine(Path(folder) / "index")
     asked = [f"what about w{i:05d} and w{i + 7:05d}?" for i in range(50)]
@@ -251,7 +251,9 @@ def scale(
     kinds = kind or ["flat", "hnsw", "ivfpq"]
     for name in kinds:
         if name not in ("flat", "hnsw", "ivfpq"):
-            raise ValueError(f"unknown index type {name}; choose flat, hnsw or ivfpq")
+            raise typer.BadParameter(
+                f"unknown index type {name}; choose flat, hnsw or ivfpq", param_hint="--kind"
+            )
     load = os.getloadavg()[0]
     with Console(stderr=True).status("scale benchmark") as status:
         rows = run(size or [100_000, 1_000_000], kinds, queries, status.update, store)

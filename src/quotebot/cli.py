@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -17,23 +18,43 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from quotebot import bench, indexing, store
-from quotebot.answer import DEFAULT_K, Answer, Engine
+from quotebot import bench, indexing, store, terminal
+from quotebot.core import DEFAULT_K, Answer, Engine
 from quotebot.settings import Settings
-from quotebot.terminal import render_answer
 
 app = typer.Typer(
     help="Answer questions about news articles by quoting them, with their source.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: flags as flags, paragraphs wrapped whole
 )
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(bench.app, name="bench")
 
-out = Console(highlight=False, soft_wrap=True)
+# On a terminal, lines wrap at word boundaries; into a pipe, each line stays whole.
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"quotebot {version('quotebot')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Answer questions about news articles by quoting them, with their source."""
+
 
 IndexDir = Annotated[
     Path | None,
@@ -111,18 +132,22 @@ def _summarize(report: indexing.Report, index_dir: Path, *, removing: bool = Fal
 def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
     """Build (replace=True) or add to (replace=False) the index, and report what happened.
 
-    Exit status 0 when any article was indexed, 1 when none was.
+    One line per skipped source and a summary; exit status 0 when any article was indexed,
+    1 when none was.
     """
     change = indexing.build if replace else indexing.add
     with _progress("Reading sources, embedding passages") as progress:
         report = change(index_dir, sources, progress)
     _summarize(report, index_dir)
-    if not report.indexed:
-        raise UserError(
-            "nothing was indexed: no readable articles in "
-            + ", ".join(sources)
-            + " (.txt, .md, .html, .json and .jsonl files and http(s):// URLs are read)"
-        )
+    if report.indexed:
+        return
+    if report.skipped:  # each with its reason, then the summary: said in full above
+        raise typer.Exit(1)
+    raise UserError(
+        "nothing was indexed: no articles in "
+        + ", ".join(sources)
+        + " (.txt, .md, .html, .json and .jsonl files and http(s):// URLs are read)"
+    )
 
 
 @index_app.command("build")
@@ -136,7 +161,16 @@ def index_build(
     ] = None,
     index_dir: IndexDir = None,
 ) -> None:
-    """Build the index from scratch from SOURCE files, folders and URLs."""
+    """Build the index from scratch from files, folders and URLs.
+
+    Articles are .txt (first line the title, then paragraphs separated by blank lines),
+    .md, .html, .json and .jsonl files, and http(s):// pages and RSS/Atom feeds. The index
+    being replaced keeps serving until the new one is complete. Examples:
+
+        quotebot index build
+
+        quotebot index build articles/ https://example.com/news/feed.xml
+    """
     change_index(_index_dir(index_dir), sources or [str(Settings().articles_dir)], replace=True)
 
 
@@ -148,7 +182,15 @@ def index_add(
     ],
     index_dir: IndexDir = None,
 ) -> None:
-    """Add articles from SOURCE files, folders and URLs; an article with the same id is replaced."""
+    """Add articles from files, folders and URLs to the index.
+
+    An article already indexed under the same id (the file name, or the page's address) is
+    replaced; passages that did not change are not embedded again. Examples:
+
+        quotebot index add notes/niger.txt
+
+        quotebot index add https://example.com/news/2024/05/agadez.html
+    """
     change_index(_index_dir(index_dir), sources, replace=False)
 
 
@@ -196,11 +238,13 @@ def index_stats(index_dir: IndexDir = None) -> None:
     out.print(table)
 
 
-def _print_answer(result: Answer, as_json: bool) -> None:
+def _print_answer(result: Answer, as_json: bool, passages: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
-    else:
-        out.print(render_answer(result))
+        return
+    out.print(terminal.render_answer(result))
+    if passages and result.passages:
+        out.print(terminal.render_passages(result.passages))
 
 
 def _questions_from_stdin() -> Iterator[str]:
@@ -215,23 +259,50 @@ def ask(
         str, typer.Argument(help="The question, or - to read one per line from stdin.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Passages to list.")] = DEFAULT_K,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "-k",
+            min=1,
+            max=100,
+            help=f"List the best K passages too (JSON lists {DEFAULT_K} without it).",
+            show_default=False,
+        ),
+    ] = None,
     index_dir: IndexDir = None,
 ) -> None:
-    """Answer QUESTION by quoting the articles, with the source."""
+    """Answer QUESTION by quoting the articles, with the source.
+
+    Examples:
+
+        quotebot ask "How far is Agadez from Niamey?"
+
+        quotebot ask -k 3 "Who spoke for the Kremlin?"
+
+        quotebot ask --json - < questions.txt
+    """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
     engine = Engine(_index_dir(index_dir))
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
-    for text in questions:
-        _print_answer(engine.answer(text, k), as_json)
+    for number, text in enumerate(questions):
+        if number and not as_json:
+            out.print()  # answers set apart, so that piped output reads back
+        _print_answer(engine.answer(text, k or DEFAULT_K), as_json, passages=k is not None)
         sys.stdout.flush()
 
 
 @app.command()
 def chat(index_dir: IndexDir = None) -> None:
-    """Ask questions in the terminal: a prompt on a terminal, one answer per line of piped input."""
+    """Ask questions at a prompt in the terminal.
+
+    Type a question and press Enter; help shows how, quit or exit (or Ctrl-D) leaves. The
+    arrow keys edit the line and recall earlier questions. Piped, it answers one question
+    per line of input. Example:
+
+        echo "How far is Agadez from Niamey?" | quotebot chat
+    """
     engine = Engine(_index_dir(index_dir))
     engine.index  # noqa: B018
     if not sys.stdin.isatty():
@@ -240,16 +311,8 @@ def chat(index_dir: IndexDir = None) -> None:
             out.print()
             sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
-    err.print("Ask about the articles. Ctrl-D to quit.")
-    while True:
-        try:
-            text = out.input("[bold]?[/] ").strip()
-        except (EOFError, KeyboardInterrupt):
-            out.print()
-            return
-        if text:
-            _print_answer(engine.answer(text), as_json=False)
-            out.print()
+    history = Settings().cache_dir.expanduser() / "chat_history"
+    terminal.chat(engine.answer, out, err, history)
 
 
 @app.command("eval")
@@ -273,17 +336,27 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The scores as JSON.")] = False,
 ) -> None:
-    """Measure answer quality: paragraph top-1/top-5/MRR, quote, answer EM/F1, answered, short
-    answers shown (exact among them, and how many), unanswerable and held-out questions declined.
+    """Measure answer quality on questions with known answers.
+
+    Indexes ARTICLES (in a temporary folder unless --index-dir is given), asks every
+    question and prints paragraph top-1/top-5/MRR, quote, answer EM/F1, answered, short
+    answers shown (exact among them, and how many), unanswerable and held-out questions
+    declined, and the curve of shown answers over thresholds.
 
     QUESTIONS are SQuAD-style JSON lines (question, answers, article_id, paragraph_index;
-    SQuAD 2.0's is_impossible with empty answers for questions the article does not answer).
+    SQuAD 2.0's is_impossible with empty answers for questions the article does not
+    answer). Example:
+
+        quotebot eval squad2_questions.jsonl --articles squad2_articles.jsonl
     """
     from quotebot import evaluation
 
-    asked = evaluation.read_questions(questions)
-    indexed = evaluation.article_ids(articles)
-    outside = evaluation.article_ids(held_out) if held_out else set()
+    try:
+        asked = evaluation.read_questions(questions)
+        indexed = evaluation.article_ids(articles)
+        outside = evaluation.article_ids(held_out) if held_out else set()
+    except evaluation.BadInput as error:
+        raise UserError(str(error)) from error
     inside = [q for q in asked if q.article_id in indexed]
     off = [q for q in asked if q.article_id in outside]
     if not inside:
@@ -316,7 +389,11 @@ def _is_stale(index_dir: Path, articles_dir: Path) -> bool:
 
 @app.command()
 def bot(index_dir: IndexDir = None) -> None:
-    """Run the Telegram bot (long polling) until stopped; see bot/README.md."""
+    """Run the Telegram bot until stopped (see bot/README.md).
+
+    It polls the Bot API with TELEGRAM_BOT_TOKEN (from the environment or .env) and answers
+    from the index, following rebuilds without a restart.
+    """
     from quotebot.telegram import BotConfigError, run_bot
 
     settings = Settings()
@@ -330,10 +407,11 @@ def bot(index_dir: IndexDir = None) -> None:
 
 @app.command()
 def run(index_dir: IndexDir = None) -> None:
-    """Index ./articles if needed, then run the bot (token set) or the chat.
+    """Index the articles if needed, then run the bot or the chat.
 
-    With no index yet it is built; when articles changed since, they are added, so that
-    articles added with `index add` or the bot's /add are kept.
+    With no index yet one is built from ./articles (QUOTEBOT_ARTICLES_DIR); when articles
+    changed since, they are added, so that articles added with `index add` or the bot's
+    /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the chat.
     """
     settings = Settings()
     folder = _index_dir(index_dir)
@@ -356,11 +434,11 @@ def _setting_problem(error: ValidationError) -> str:
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit status 1."""
     try:
-        app()
-    except ValidationError as error:  # a ValueError too: first
+        app(prog_name="quotebot")  # also as `python -m quotebot`
+    except ValidationError as error:
         _say("error:", "red", _setting_problem(error))
         sys.exit(1)
-    except (UserError, store.StoreError, ValueError) as error:
+    except (UserError, store.StoreError) as error:
         _say("error:", "red", str(error))
         sys.exit(1)
     except KeyboardInterrupt:

@@ -19,8 +19,8 @@ from typing import Any
 from rich.table import Table
 
 from quotebot import embedding, store
-from quotebot.answer import Answer, answer_with, fitted_threshold
 from quotebot.articles import read_sources
+from quotebot.core import Answer, answer_with, fitted_threshold
 from quotebot.search import MODES, Hit, Mode, search
 
 Progress = Callable[[int, int], None]
@@ -29,6 +29,10 @@ Progress = Callable[[int, int], None]
 MRR_DEPTH = 10
 _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+class BadInput(Exception):
+    """A questions or articles file that cannot be evaluated; shown as one line."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,15 @@ class Report:
 
 
 def read_questions(path: Path) -> list[Question]:
-    """Read a question file (JSON lines); raises ValueError naming the line at fault."""
+    """Read a question file (JSON lines); raises BadInput naming the line at fault."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadInput(
+            f"{path} cannot be read: {getattr(error, 'strerror', None) or error}"
+        ) from error
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -112,7 +122,7 @@ def read_questions(path: Path) -> list[Question]:
                 )
             )
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}, line {number}: not a question ({error})") from error
+            raise BadInput(f"{path}, line {number}: not a question ({error})") from error
     return questions
 
 
@@ -120,7 +130,7 @@ def article_ids(path: Path) -> set[str]:
     """The ids of the articles in a file, read as ``quotebot index build`` reads them."""
     read = read_sources([path])
     if read.errors:
-        raise ValueError(str(read.errors[0]))
+        raise BadInput(str(read.errors[0]))
     return {a.id for a in read.articles}
 
 

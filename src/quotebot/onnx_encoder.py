@@ -1,7 +1,8 @@
 """all-MiniLM-L6-v2 on ONNX Runtime: exported once from the installed package, then cached.
 
 The export (torch → ONNX, with mean pooling and normalization inside the graph) runs
-offline from ``embedding.model_path()`` the first time a backend needs it; int8 dynamic
+offline from ``embedding.model_path()`` the first time a backend needs it, in a child
+process; int8 dynamic
 quantization keeps the vectors within cosine 0.99 of sentence-transformers' by leaving the
 feed-forward output projections in float. Later runs load the cached file in a fraction
 of a second and need neither torch nor transformers.
@@ -13,6 +14,8 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import warnings
 from importlib import metadata
@@ -52,14 +55,26 @@ def model_file(source: Path, name: str, quantized: bool) -> Path:
         log.warning("cannot write %s; exporting the ONNX model to %s", cache_dir(), folder)
         folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / f"{name}-{fingerprint}-fp32.onnx"
-    if not fp32.exists():
-        _export(source, fp32)
-    if not quantized:
-        return fp32
     int8 = folder / f"{name}-{fingerprint}-int8.onnx"
-    if not int8.exists():
-        _quantize(fp32, int8)
-    return int8
+    target = int8 if quantized else fp32
+    if not target.exists():
+        _export_in_child(source, fp32, int8 if quantized else None)
+    return target
+
+
+def _export_in_child(source: Path, fp32: Path, int8: Path | None) -> None:
+    """Export (and quantize) in a process of its own: torch and the traced graph take
+    ~0.5 GB that would otherwise stay with the bot or the build for as long as it runs."""
+    log.info("exporting the embedding model to ONNX (once): %s", fp32.name)
+    done = subprocess.run(
+        [sys.executable, "-m", "quotebot.onnx_encoder", str(source), str(fp32), str(int8 or "")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise RuntimeError(f"exporting the model to ONNX failed: {lines[-1] if lines else '?'}")
 
 
 class OnnxEncoder:
@@ -215,3 +230,15 @@ def _quantize(fp32: Path, target: Path) -> None:
 
 def _temporary(target: Path) -> Path:
     return target.with_name(f".tmp-{os.getpid()}-{target.name}")
+
+
+def _main(source: str, fp32: str, int8: str) -> None:
+    """The child of :func:`_export_in_child`: the files that are missing, fp32 first."""
+    if not Path(fp32).exists():
+        _export(Path(source), Path(fp32))
+    if int8 and not Path(int8).exists():
+        _quantize(Path(fp32), Path(int8))
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])

@@ -61,18 +61,19 @@ def split_passages(article: Article, limit: int | None = None) -> list[Passage]:
 
 
 def pieces(text: str, size: int = MAX_CHARS) -> list[str]:
-    """A paragraph cut at sentence ends (else at a space, else anywhere) into pieces of at
-    most ``size`` characters; ``" ".join(pieces(text)) == text`` for a paragraph whose
-    spaces are single, as every paragraph read is."""
+    """A paragraph cut at sentence ends, else at a space, into pieces of at most ``size``
+    characters, so that ``" ".join(pieces(text)) == text`` for a paragraph whose spaces are
+    single, as every paragraph read is. A run of more than ``size`` characters without a
+    space (a long address, a blob) is never cut: its piece ends at the next space."""
     found = []
     while len(text) > size:
         window = text[: size + 1]
         ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() > size // 3]
         cut = ends[-1] - 1 if ends else window.rfind(" ")
         if cut <= 0:
-            found.append(text[:size])  # no space at all; the next piece is its rest
-            text = text[size:]
-            continue
+            cut = text.find(" ", size)
+            if cut < 0:
+                break
         found.append(text[:cut])
         text = text[cut + 1 :]
     found.append(text)

@@ -57,6 +57,7 @@ class Call:
 LOST_AFTER = -1
 """A fail_next status: the call is carried out, then the connection is reset unanswered."""
 RESET_BEFORE = -2
+GARBLED = -3  # fail_next status: HTTP 200 with a body cut off mid-JSON (a broken proxy)
 """A fail_next status: the connection is reset before the call is carried out."""
 
 
@@ -160,21 +161,23 @@ class FakeTelegram:
         self,
         chat: dict[str, Any],
         user: dict[str, Any],
-        name: str,
+        name: str | None,
         content: bytes,
         mime_type: str = "text/plain",
         caption: str | None = None,
     ) -> dict[str, Any]:
-        """A message carrying a document whose bytes the fake serves for download."""
+        """A message carrying a document whose bytes the fake serves for download
+        (``name`` None: a document without a file name, as some clients send)."""
         file_id = f"file-{next(self._ids)}"
-        self.files[file_id] = (f"documents/{file_id}_{name}", content)
+        self.files[file_id] = (f"documents/{file_id}", content)
         document = {
             "file_id": file_id,
             "file_unique_id": f"u{file_id}",
-            "file_name": name,
             "mime_type": mime_type,
             "file_size": len(content),
         }
+        if name is not None:
+            document["file_name"] = name
         extra: dict[str, Any] = {"document": document}
         if caption is not None:
             extra["caption"] = caption
@@ -311,6 +314,9 @@ class FakeTelegram:
                 return LOST_AFTER, {}
             if failure.status == RESET_BEFORE:
                 return RESET_BEFORE, {}
+            if failure.status == GARBLED:
+                self._record(call, GARBLED, {})
+                return GARBLED, {"garbled": failure.description}
             return self._record(call, failure.status, body)
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
@@ -491,6 +497,9 @@ def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )  # a reset (RST), as a proxy that dies would send
                     self.connection.close()
+                return
+            if status == GARBLED:
+                self._reply(200, answer["garbled"].encode(), "application/json")
                 return
             self._json(status if status != 200 else HTTPStatus.OK, answer)
 

@@ -96,6 +96,27 @@ def test_unreadable_upload_gets_a_clear_reply_and_changes_nothing(
     assert "/tmp" not in reply and store.current_version(bot_index) == version
 
 
+def test_nameless_and_very_long_named_uploads_are_each_kept(
+    fake: FakeTelegram, bot_index: Path
+) -> None:
+    chat, admin = admin_chat(fake)
+    long_name = "ferries-" + "é" * 150 + "-winter.txt"  # 300+ bytes: longer than a file name may be
+    uploads = [
+        (None, "Gulls return to the pier\n\nThe gulls came back in March."),
+        (None, "Seals seen off Oban\n\nA pod of seals was seen at dawn."),
+        (long_name, "Winter timetable\n\nThe last ferry leaves at six."),
+    ]
+    before = set(article_ids(bot_index))
+    for name, text in uploads:
+        reply = fake.replies_to(fake.document(chat, admin, name, text.encode()))[0]
+        assert reply.result["text"].startswith("Added"), reply.result["text"]
+    added = set(article_ids(bot_index)) - before
+    assert len(added) == 3  # neither nameless upload replaced the other
+    assert any(i.startswith("ferries-é") for i in added)
+    titles = {a.title for a in store.open_index(bot_index).articles()}
+    assert {"Gulls return to the pier", "Seals seen off Oban", "Winter timetable"} <= titles
+
+
 def test_remove_by_id_for_admins_only(fake: FakeTelegram, uid: int, bot_index: Path) -> None:
     chat, admin = admin_chat(fake)
     upload = fake.document(chat, admin, "to-remove.txt", b"Short-lived\n\nA note on gulls.\n")

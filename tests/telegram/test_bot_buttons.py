@@ -101,3 +101,29 @@ def test_an_unknown_or_orphaned_button_is_answered_as_expired(
             "answerCallbackQuery", lambda c, q=query_id: c.params["callback_query_id"] == q
         )[0]
         assert "expired" in pressed.params["text"]
+
+
+def test_a_press_that_fails_is_answered_once_and_apologised_for_in_the_chat(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+) -> None:
+    user, answer, _ = ask(fake, uid)
+    for _ in range(2):  # the sources refused as HTML, then as plain text
+        fake.fail_next(
+            "sendMessage",
+            400,
+            "Bad Request: can't parse entities",
+            when=lambda p: p["chat_id"] == uid and "More sources" in p["text"],
+        )
+    pressed = press_and_wait(fake, user, answer)
+    fake.wait_for(
+        "sendMessage", lambda c: c.ok and c.params["chat_id"] == uid and "Sorry" in c.params["text"]
+    )
+    fake.quiet(2)
+    presses = [
+        c
+        for c in fake.calls_to("answerCallbackQuery")
+        if c.params["callback_query_id"] == pressed.params["callback_query_id"]
+    ]
+    assert len(presses) == 1

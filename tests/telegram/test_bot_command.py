@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.auxil.cli import ROOT, quotebot
-from tests.auxil.fake_telegram import FakeTelegram
+from tests.auxil.fake_telegram import GARBLED, FakeTelegram
 from tests.conftest import ARTICLES
 
 from quotebot.settings import Settings
@@ -53,6 +53,36 @@ def test_run_with_a_token_starts_the_bot_and_answers(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
 
 
+def test_a_garbled_poll_is_one_warning_with_nothing_of_the_chat_in_the_log(
+    tmp_path: Path, sample_index: Path
+) -> None:
+    cut = (
+        '{"ok": true, "result": [{"update_id": 9, "message": {"chat": {"id": 4242}, "text": "my pin'
+    )
+
+    with FakeTelegram() as fake:
+        fake.fail_next("getUpdates", GARBLED, cut)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "quotebot", "bot"],
+            cwd=tmp_path,
+            env={**os.environ, **bot_env(fake, sample_index)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            fake.wait_for("getUpdates", lambda c: c.status == GARBLED, timeout=120)
+            user = fake.user(7)
+            question = fake.message(fake.private_chat(user), user, "How far is Agadez from Niamey?")
+            assert "500 miles" in fake.replies_to(question, timeout=120)[0].result["text"]
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+    assert "my pin" not in stderr and "4242" not in stderr and "Agadez" not in stderr
+    assert " ERROR " not in stderr and "Traceback" not in stderr, stderr
+    assert len([line for line in stderr.splitlines() if " WARNING " in line]) == 1, stderr
+
+
 @pytest.mark.parametrize(
     ("token", "message"),
     [
@@ -71,6 +101,32 @@ def test_a_missing_malformed_or_refused_token_is_one_clear_line(
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
     if token:
         assert token not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("page", "came_back"),
+    [
+        (None, "HTTP 404, text/plain"),
+        ("<html><body><h1>Welcome to nginx!</h1></body></html>", "HTTP 200, text/html"),
+    ],
+)
+def test_a_server_that_is_not_a_bot_api_is_named_not_the_token(
+    tmp_path: Path, sample_index: Path, page: str | None, came_back: str
+) -> None:
+    from tests.auxil.website import serve
+
+    token = "123456789:AAThisTokenIsFineThisTokenIsFine1"
+    with serve() as site:
+        if page is not None:
+            site.page(f"/bot{token}/getMe", page)
+        env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": site.url("")}
+        env["QUOTEBOT_INDEX_DIR"] = str(sample_index)
+        result = quotebot("bot", cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: the server at {site.url('/bot')} is not a Telegram Bot API server "
+        f"(getMe: {came_back}); check TELEGRAM_API_BASE_URL"
+    ]
 
 
 def test_a_malformed_id_list_is_one_clear_line(tmp_path: Path, sample_index: Path) -> None:

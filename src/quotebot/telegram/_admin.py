@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import tempfile
@@ -26,6 +27,8 @@ ONLY_WEB_ADDRESSES = (
     "Nothing was indexed: /add takes http:// or https:// addresses of articles or feeds "
     "(to add a file, send it to me as a document)."
 )
+MAX_NAME_BYTES = 200
+"""Longest upload file name kept (file systems allow 255 bytes)."""
 _UNSAFE = re.compile(r"[^\w.\-]+")
 _WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
 
@@ -35,10 +38,19 @@ def _admin(update: Update, state: BotState) -> bool:
     return state.is_admin(user.id if user else None)
 
 
-def _safe_name(name: str | None) -> str:
-    """A file name that keeps the upload's name and suffix but cannot leave its folder."""
+def _safe_name(name: str | None, unique_id: str) -> str:
+    """A file name that keeps the upload's name and suffix (its stem is the article id) but
+    cannot leave its folder or exceed the file system's limit; a nameless upload is named by
+    Telegram's id of the file, so that two of them do not replace each other."""
     base = _UNSAFE.sub("_", Path(name or "").name).strip("._")
-    return base or "upload.txt"
+    if not base:
+        return f"upload-{unique_id}.txt"
+    path = Path(base)
+    if len(base.encode()) <= MAX_NAME_BYTES:
+        return base
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]  # long names that start alike
+    stem = path.stem.encode()[: MAX_NAME_BYTES - 40].decode(errors="ignore").rstrip("._")
+    return f"{stem}-{digest}{path.suffix[:20]}"
 
 
 async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,7 +67,7 @@ async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(message, text_blocks(ONLY_ADMINS))
         return
     document = message.document
-    name = _safe_name(document.file_name)
+    name = _safe_name(document.file_name, document.file_unique_id)
     if document.file_size and document.file_size > MAX_DOWNLOAD:
         size = document.file_size / 1e6
         await reply(

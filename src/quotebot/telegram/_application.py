@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, Message, Update
-from telegram.error import InvalidToken, TelegramError
+import httpx
+from telegram import BotCommand, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -24,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from quotebot.answer import Engine
+from quotebot.core import Engine
 from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
@@ -212,13 +213,23 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("failed while handling %s", where, exc_info=error)
     if not isinstance(update, Update):
         return
+    query = update.callback_query
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(SORRY)
+        if query is not None and not _answered(query.id, context):
+            await query.answer(SORRY)  # the press is answered once, with this
         elif isinstance(update.effective_message, Message):
             await reply(update.effective_message, text_blocks(SORRY))
     except (TelegramError, MaybeDelivered) as second:
         log.warning("could not tell the user about the failure: %s", second)
+
+
+def _answered(press: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a handler already answered this button press (and forget it)."""
+    state = context.bot_data.get(STATE_KEY)
+    if not isinstance(state, BotState) or press not in state.answered_presses:
+        return False
+    state.answered_presses.discard(press)
+    return True
 
 
 class RedactingFormatter(logging.Formatter):
@@ -271,19 +282,36 @@ def run_bot(settings: Settings, index_dir: Path | None = None) -> None:
 
 
 async def _check_token(settings: Settings, token: str) -> None:
-    """Ask the Bot API who we are, to turn a refused token or no connection into one line."""
-    base_url, file_url = api_urls(settings)
+    """Ask the Bot API who we are, to turn a refused token, no connection or a server that
+    is not a Bot API into one line (naming the URL, never the token)."""
+    base_url, _ = api_urls(settings)
+    url = base_url.replace("{token}", token) if "{token}" in base_url else base_url + token
     try:
-        async with Bot(token, base_url=base_url, base_file_url=file_url):
-            pass
-    except InvalidToken as error:
-        raise BotConfigError(
-            "Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized); copy the token again from "
-            "@BotFather"
-        ) from error
-    except TelegramError as error:
-        reason = str(error).replace(token, "<TELEGRAM_BOT_TOKEN>")
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(f"{url}/getMe")
+    except httpx.HTTPError as error:
+        reason = (str(error) or type(error).__name__).replace(token, "<TELEGRAM_BOT_TOKEN>")
         raise BotConfigError(
             f"cannot reach the Telegram Bot API at {base_url} ({reason}); "
             "check the network or TELEGRAM_API_BASE_URL"
         ) from error
+    try:
+        reply = response.json()
+        ok = reply["ok"]
+    except (ValueError, TypeError, KeyError):
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise BotConfigError(
+            f"the server at {base_url} is not a Telegram Bot API server (getMe: HTTP "
+            f"{response.status_code}, {kind}); check TELEGRAM_API_BASE_URL"
+        ) from None
+    if ok is True:
+        return
+    if response.status_code in (401, 404):  # how the Bot API answers a token it does not know
+        raise BotConfigError(
+            "Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized); copy the token again from "
+            "@BotFather"
+        )
+    description = str(reply.get("description", "")).replace(token, "<TELEGRAM_BOT_TOKEN>")
+    raise BotConfigError(
+        f"the Bot API at {base_url} refused getMe (HTTP {response.status_code}: {description})"
+    )

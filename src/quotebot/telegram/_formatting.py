@@ -14,14 +14,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from quotebot.answer import Answer
+from quotebot.core import Answer
 from quotebot.search import Hit
 from quotebot.store import ArticleInfo
-from quotebot.terminal import NOT_FOUND
+from quotebot.terminal import NOT_FOUND, shorten
 
 MAX_MESSAGE = 4096
 """Telegram's limit on the length of one message (UTF-16 code units)."""
-SHORT_QUOTE = 200
 _PIECES = re.compile(r"\S+\s*|\s+")
 
 __all__ = [
@@ -126,7 +125,7 @@ def passage_blocks(hits: Sequence[Hit], first_number: int) -> list[Block]:
     for number, hit in enumerate(hits, start=first_number):
         line = _source_line(hit, prefix=f"{number}. ")
         blocks.append(line)
-        blocks.append(Block((Run(_shorten(hit.passage.text), italic=True),), quote=True))
+        blocks.append(Block((Run(shorten(hit.passage.text), italic=True),), quote=True))
     return blocks
 
 
@@ -185,13 +184,6 @@ def _answer_offset(answer: Answer) -> int | None:
         return start
     found = answer.quote.find(answer.answer)
     return found if found >= 0 else None
-
-
-def _shorten(text: str, size: int = SHORT_QUOTE) -> str:
-    if len(text) <= size:
-        return text
-    cut = text[:size].rsplit(" ", 1)[0] if " " in text[:size] else text[:size]
-    return cut.rstrip(" ,;:") + "…"
 
 
 def _units(text: str) -> int:

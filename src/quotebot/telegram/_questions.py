@@ -168,12 +168,14 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if found is None:
         await query.answer(EXPIRED, show_alert=True)
         return
+    state = state_of(context)
     try:
         await query.answer()
     except TelegramError as error:  # the sources still follow
         log.warning("could not answer the button press: %s", error)
+    else:
+        state.answered_presses.add(query.id)  # a failure from here is told in the chat
     question, asked = found
-    state = state_of(context)
     try:
         result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
     except store.StoreError as error:
@@ -193,6 +195,7 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if more:
         state.remember(sent[-1].chat_id, sent[-1].message_id, question)
     await _drop_button(query.message)
+    state.answered_presses.discard(query.id)
 
 
 async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:

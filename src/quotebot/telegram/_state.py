@@ -11,7 +11,7 @@ from pathlib import Path
 
 from telegram.ext import ContextTypes
 
-from quotebot.answer import Engine
+from quotebot.core import Engine
 from quotebot.settings import Settings
 
 REMEMBERED_QUESTIONS = 2000
@@ -59,6 +59,8 @@ class BotState:
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (chat id, answer message id) -> question, for "More sources" when the reply is not at hand
     questions: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
+    # button presses already answered (a callback query is answered once); dropped when done
+    answered_presses: set[str] = field(default_factory=set)
 
     def remember(self, chat_id: int, message_id: int, question: str) -> None:
         """Remember which question an answer message answers."""
