@@ -27,7 +27,7 @@ test-fast: install
 	@$(BIN)/python -m pytest -m "not slow"
 
 lint: install
-	@$(BIN)/ruff check src tests
+	@$(BIN)/ruff check src tests benchmarks scripts
 	@$(BIN)/mypy
 
 clean:

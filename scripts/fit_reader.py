@@ -39,17 +39,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fit_models import build_indexes  # noqa: E402
 
-from quotebot import embedding, reader, search, store  # noqa: E402
-from quotebot.core import (  # noqa: E402
-    DEFAULT_K,
+from quotebot import (
+    retrieval,  # noqa: E402
+    storage,  # noqa: E402
+)
+from quotebot.answering import (  # noqa: E402
     READ_PASSAGES,
     Reading,
-    evidence_features,
-    logistic,
     read,
+    reader,  # noqa: E402
     reading_of,
 )
+from quotebot.answering.decision import evidence_features, logistic  # noqa: E402
+from quotebot.core import DEFAULT_K  # noqa: E402
 from quotebot.evaluation import Question, exact_match, read_questions, token_f1  # noqa: E402
+from quotebot.indexing import embedding  # noqa: E402
 
 MODEL = Path(__file__).parents[1] / "src/quotebot/models/reader.json"
 
@@ -59,18 +63,18 @@ class Row:
     """One question as the answer path saw it: its ranking and every candidate span."""
 
     question: Question
-    ranking: search.Ranking
+    ranking: retrieval.Ranking
     analysed: reader.Question
     candidates: list[reader.Candidate]
     kind: str  # "answerable", "impossible" or "off" (its article not indexed)
     found: bool = False  # whether the held-out found decision answers it
 
 
-def collect(index: store.Index, questions: list[Question], kind: str) -> list[Row]:
+def collect(index: storage.Index, questions: list[Question], kind: str) -> list[Row]:
     vectors = embedding.encode([q.question for q in questions])
     rows = []
     for number, (q, vector) in enumerate(zip(questions, vectors, strict=True)):
-        ranking = search.rank(index, q.question, DEFAULT_K, vector=vector)
+        ranking = retrieval.rank(index, q.question, DEFAULT_K, vector=vector)
         reading = read(ranking)
         rows.append(Row(q, ranking, reading.question, reading.candidates, kind))
         if number % 200 == 0:
@@ -252,10 +256,10 @@ def gather(data: Path, full: Path, rotations: list[tuple[Path, set[str]]]) -> li
         for q in read_questions(data / "squad2_questions.jsonl")
         if q.impossible and q.question not in known
     ]
-    index = store.open_index(full)
+    index = storage.open_index(full)
     rows = collect(index, v1, "answerable") + collect(index, impossible, "impossible")
     for folder, out in rotations:
-        rows += collect(store.open_index(folder), [q for q in v1 if q.article_id in out], "off")
+        rows += collect(storage.open_index(folder), [q for q in v1 if q.article_id in out], "off")
     return rows
 
 

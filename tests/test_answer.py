@@ -9,6 +9,7 @@ from tests.auxil.corpus import lighthouse
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID, read_jsonl
 
 from quotebot import answer, indexing
+from quotebot.cli import answer_json
 from quotebot.core import Engine
 
 SEED_QUESTIONS = [
@@ -89,7 +90,7 @@ def test_off_corpus_questions_are_declined(engine: Engine, question: str) -> Non
 
 
 def test_json_shape(engine: Engine) -> None:
-    data = engine.answer("How far is Agadez from Niamey?", k=3).to_dict()
+    data = answer_json(engine.answer("How far is Agadez from Niamey?", k=3))
     assert set(data) == {
         "question",
         "found",

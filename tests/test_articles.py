@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot.articles import SourceOptions, read_sources
+from quotebot.sources import SourceOptions, read_sources
 
 
 def test_sample_txt_title_and_paragraphs() -> None:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmarks.scale import synthetic
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot import dense, indexing, store
-from quotebot.bench_scale import synthetic
+from quotebot import indexing, storage
 from quotebot.core import Engine
+from quotebot.retrieval import dense as retrieval_dense
+from quotebot.storage import dense
 
 
 def test_a_small_index_is_exact_and_a_large_one_approximate(
@@ -18,12 +20,12 @@ def test_a_small_index_is_exact_and_a_large_one_approximate(
 ) -> None:
     small = indexing.build(tmp_path / "small", [ARTICLES])
     assert small.version is not None
-    assert store.open_index(tmp_path / "small").manifest.dense_index == "flat"
+    assert storage.open_index(tmp_path / "small").manifest.dense_index == "flat"
 
     monkeypatch.setenv("QUOTEBOT_FLAT_LIMIT", "3")  # the sample article has more passages
     large = indexing.build(tmp_path / "large", [ARTICLES])
     assert large.version is not None
-    index = store.open_index(tmp_path / "large")
+    index = storage.open_index(tmp_path / "large")
     assert index.manifest.dense_index == "hnsw" and dense.kind_of(index.dense) == "hnsw"
 
     result = Engine(tmp_path / "large").answer("How far is Agadez from Niamey?")
@@ -40,8 +42,8 @@ def test_approximate_search_recalls_the_exact_top_ten(kind: dense.Kind) -> None:
     assert dense.kind_of(approximate) == kind
     found = 0
     for query in queries:
-        truth = {row for row, _ in dense.search(exact, vectors, query, 10)}
-        hits = dense.search(approximate, vectors, query, 10)
+        truth = {row for row, _ in retrieval_dense.search_vectors(exact, vectors, query, 10)}
+        hits = retrieval_dense.search_vectors(approximate, vectors, query, 10)
         found += len(truth & {row for row, _ in hits})
         scores = [score for _, score in hits]
         assert scores == sorted(scores, reverse=True)
@@ -52,5 +54,5 @@ def test_approximate_search_recalls_the_exact_top_ten(kind: dense.Kind) -> None:
 def test_the_size_picks_the_type() -> None:
     assert dense.choose(100, "auto", flat_limit=100) == "flat"
     assert dense.choose(101, "auto", flat_limit=100) == "hnsw"
-    assert dense.choose(500, "ivfpq") == "flat"  # too few passages to train on
-    assert dense.choose(5000, "ivfpq") == "ivfpq"
+    assert dense.choose(500, "ivfpq", flat_limit=100) == "flat"  # too few passages to train on
+    assert dense.choose(5000, "ivfpq", flat_limit=100) == "ivfpq"

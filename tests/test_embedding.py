@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot import embedding, indexing, onnx_encoder, store
-from quotebot.articles import read_sources
+from quotebot import indexing, storage
 from quotebot.core import Engine
-from quotebot.passages import split_passages
+from quotebot.indexing import embedding, onnx_encoder
+from quotebot.indexing.passages import split_passages
+from quotebot.retrieval import dense as retrieval_dense
+from quotebot.sources import read_sources
 
 QUESTIONS = [
     "How far is Agadez from Niamey?",
@@ -48,10 +50,16 @@ def test_every_backend_ranks_the_passages_as_torch_does(
     backend: embedding.Backend, sample_index: Path
 ) -> None:
     """Same best passage; any two passages torch tells apart (by > 0.01) keep their order."""
-    index = store.open_index(sample_index)
+    index = storage.open_index(sample_index)
     for question in QUESTIONS:
-        ours = dict(index.search(embedding.encode([question], backend=backend)[0], len(index)))
-        torch = index.search(embedding.encode([question], backend="torch")[0], len(index))
+        ours = dict(
+            retrieval_dense.search(
+                index, embedding.encode([question], backend=backend)[0], len(index)
+            )
+        )
+        torch = retrieval_dense.search(
+            index, embedding.encode([question], backend="torch")[0], len(index)
+        )
         assert max(ours, key=ours.__getitem__) == torch[0][0]
         for i, (better, high) in enumerate(torch):
             for worse, low in torch[i + 1 :]:
@@ -73,8 +81,8 @@ def test_an_index_built_with_torch_answers_with_onnx(tmp_path: Path) -> None:
     vectors, _ = indexing.embed_passages(passages)  # the configured (default) backend
     torch_vectors = embedding.encode([p.embedding_text for p in passages], backend="torch")
     assert ((vectors * torch_vectors).sum(axis=1) >= 0.99).all()
-    with store.writer(index_dir):
-        store.write_version(
+    with storage.writer(index_dir):
+        storage.write_version(
             index_dir,
             read_sources([ARTICLES]).articles,
             passages,
@@ -103,4 +111,4 @@ def test_the_default_backend_is_onnx_int8(monkeypatch: pytest.MonkeyPatch) -> No
     from quotebot.settings import Settings
 
     monkeypatch.delenv("QUOTEBOT_EMBEDDING_BACKEND", raising=False)
-    assert Settings(_env_file=None).embedding_backend == "onnx-int8"  # type: ignore[call-arg]
+    assert Settings.read(None).embedding.backend == "onnx-int8"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from tests.auxil.website import Website, article_html, serve
 
-from quotebot.articles import SourceOptions, read_sources
-from quotebot.fetch import FetchError, check_address
+from quotebot.sources import SourceOptions, read_sources
+from quotebot.sources.fetch import FetchError, check_address
 
 PAGE = article_html(
     "Oban ferry timetable changes",
@@ -110,7 +110,7 @@ HUNG_DNS = textwrap.dedent(
     """
     import socket, time
     from tests.auxil.website import article_html, serve
-    from quotebot.articles import SourceOptions, read_sources
+    from quotebot.sources import SourceOptions, read_sources
 
     dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dns.bind(("127.0.0.1", 53))  # a DNS server that never answers

@@ -13,7 +13,7 @@ import pytest
 from tests.auxil.cli import quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles, write_article
 
-from quotebot import indexing, store
+from quotebot import indexing, storage
 from quotebot.core import Engine
 
 
@@ -26,14 +26,14 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 def _ids(index_dir: Path) -> set[str]:
-    return {article.id for article in store.open_index(index_dir).articles()}
+    return {article.id for article in storage.open_index(index_dir).articles()}
 
 
 @pytest.mark.parametrize("garbled", ["", "\x00\x13garbage\n", "v-999999-20240101T000000\n"])
 def test_an_unreadable_current_is_recovered_not_taken_for_no_index(
     index_dir: Path, tmp_path: Path, garbled: str
 ) -> None:
-    (index_dir / store.CURRENT).write_text(garbled)
+    (index_dir / storage.CURRENT).write_text(garbled)
     assert _ids(index_dir) == {"ferry", "bridge"}  # readers use the newest good version
     tides = write_article(tmp_path / "more", "tides", "Tides", "Spring tides peak in March.")
     report = indexing.add(index_dir, [tides])
@@ -46,7 +46,7 @@ def test_an_unreadable_current_is_recovered_not_taken_for_no_index(
 def test_a_damaged_database_is_one_line_and_nothing_is_deleted(
     index_dir: Path, tmp_path: Path, damage: str
 ) -> None:
-    live = store.current_version(index_dir)
+    live = storage.current_version(index_dir)
     assert live is not None
     database = live / "passages.sqlite"
     data = database.read_bytes()
@@ -55,12 +55,12 @@ def test_a_damaged_database_is_one_line_and_nothing_is_deleted(
             damage
         ]
     )
-    with pytest.raises(store.StoreError, match=f"the index in {live} is damaged"):
-        store.open_index(index_dir)
+    with pytest.raises(storage.StoreError, match=f"the index in {live} is damaged"):
+        storage.open_index(index_dir)
     tides = write_article(tmp_path / "more", "tides", "Tides", "Spring tides peak in March.")
-    with pytest.raises(store.StoreError, match="rebuild it with `quotebot index build`"):
+    with pytest.raises(storage.StoreError, match="rebuild it with `quotebot index build`"):
         indexing.add(index_dir, [tides])
-    assert live.is_dir() and store.current_version(index_dir) == live
+    assert live.is_dir() and storage.current_version(index_dir) == live
     for command in (["ask", FERRY_QUESTION], ["index", "list"]):
         done = quotebot(*command, "--index-dir", index_dir)
         assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -69,14 +69,14 @@ def test_a_damaged_database_is_one_line_and_nothing_is_deleted(
 
 
 def test_a_flipped_byte_in_the_vectors_is_caught_by_the_checksum(index_dir: Path) -> None:
-    live = store.current_version(index_dir)
+    live = storage.current_version(index_dir)
     assert live is not None
     dense = live / "dense.faiss"
     data = bytearray(dense.read_bytes())
     data[len(data) - 9] ^= 0x40  # inside a vector: the file keeps its size and shape
     dense.write_bytes(bytes(data))
-    with pytest.raises(store.StoreError, match="dense.faiss does not match its checksum"):
-        store.open_index(index_dir)
+    with pytest.raises(storage.StoreError, match="dense.faiss does not match its checksum"):
+        storage.open_index(index_dir)
 
 
 def test_a_reader_keeps_answering_when_the_new_version_is_damaged(
@@ -118,18 +118,18 @@ def test_a_full_disk_while_writing_leaves_the_old_index_serving(
 ) -> None:
     index_dir = small_disk / "index"
     indexing.build(index_dir, [ferry(tmp_path / "articles")])
-    live = store.current_version(index_dir)
+    live = storage.current_version(index_dir)
     filler = small_disk / "filler"
     with open(filler, "wb") as file:  # fill the disk up, leaving a little room
         free = shutil.disk_usage(small_disk).free
         file.write(b"\0" * max(free - 60_000, 0))
     sources = many_articles(tmp_path / "many", 40, paragraphs=10)
-    with pytest.raises(store.StoreError) as caught:
+    with pytest.raises(storage.StoreError) as caught:
         indexing.add(index_dir, sources)
     assert str(caught.value) == (
         f"no space left on the disk of {index_dir} while writing the new version; "
         "the old one still serves"
     )
     assert not list(index_dir.glob(".tmp-*"))  # the half-written version is gone
-    assert store.current_version(index_dir) == live
+    assert storage.current_version(index_dir) == live
     assert Engine(index_dir).answer(FERRY_QUESTION).found

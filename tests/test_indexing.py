@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from tests.auxil.website import article_html, serve
 
-from quotebot import indexing, store
-from quotebot.articles import read_sources
+from quotebot import indexing, storage
 from quotebot.core import Engine
+from quotebot.retrieval import keyword
+from quotebot.sources import read_sources
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
@@ -51,10 +52,10 @@ def test_add_readd_change_remove(tmp_path: Path) -> None:
 
     removed = indexing.remove(index_dir, ["ferry", "nope"])
     assert removed.removed == ["ferry"] and "nope" in str(removed.skipped[0])
-    index = store.open_index(index_dir)
+    index = storage.open_index(index_dir)
     assert [a.id for a in index.articles()] == ["bridge"] and len(index) == 1
-    assert index.dense.ntotal == 1 and len(index.keyword_scores("ferry Oban")) == 1
-    assert not index.keyword_scores("ferry Oban").any()  # gone from the keyword index too
+    assert index.dense.ntotal == 1 and len(keyword.scores(index, "ferry Oban")) == 1
+    assert not keyword.scores(index, "ferry Oban").any()  # gone from the keyword index too
     assert all(h.passage.article_id == "bridge" for h in engine.answer("ferry to Oban").passages)
 
 
@@ -82,7 +83,7 @@ def test_each_article_carries_a_content_hash(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     ferry = _write(tmp_path, "ferry", "Ferry news", "The ferry leaves at noon.")
     indexing.add(index_dir, [ferry])
-    [info] = store.open_index(index_dir).articles()
+    [info] = storage.open_index(index_dir).articles()
     [article] = read_sources([ferry]).articles
     assert info.content_hash == article.content_hash and len(info.content_hash) == 32
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import bm25s
 from tests.conftest import ARTICLES
 
-from quotebot import keywords
-from quotebot.articles import read_sources
+from quotebot.sources import read_sources
+from quotebot.storage import keywords
 
 
 def test_tokens_are_bm25s_tokens() -> None:

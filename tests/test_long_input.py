@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from tests.auxil.corpus import write_article
 
-from quotebot import indexing, store
+from quotebot import indexing, storage
 from quotebot.core import Engine
-from quotebot.passages import MAX_CHARS, pieces
+from quotebot.indexing.passages import MAX_CHARS, pieces
 
 FILLER = "The council met again on Tuesday and talked about the weather for an hour."
 NEEDLE = "The lighthouse at Ardnamurchan will be staffed again from March by two keepers."
@@ -21,7 +21,7 @@ def test_a_giant_paragraph_becomes_bounded_passages_quoted_verbatim(tmp_path: Pa
     source = write_article(tmp_path / "a", "minutes", "Council minutes", giant, "The end.")
     index_dir = tmp_path / "index"
     report = indexing.build(index_dir, [source])
-    index = store.open_index(index_dir)
+    index = storage.open_index(index_dir)
     passages = index.all_passages()
     assert report.passages == len(passages) > 70
     assert all(len(p.text) <= MAX_CHARS and p.text in giant for p in passages[:-1])

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot import dense, indexing, qdrant, store
+from quotebot import indexing, storage
 from quotebot.core import Engine
+from quotebot.storage import dense, qdrant
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
@@ -23,7 +24,7 @@ def test_build_add_remove_and_ask_against_qdrant(
     monkeypatch.setenv("QUOTEBOT_QDRANT_URL", str(tmp_path / "qdrant"))
     index_dir = tmp_path / "index"
     indexing.build(index_dir, [ARTICLES])
-    index = store.open_index(index_dir)
+    index = storage.open_index(index_dir)
     assert index.manifest.dense_index == "qdrant"
     assert not (index.path / dense.FILE).exists()
     assert isinstance(index.dense, qdrant.Collection) and index.dense.ntotal == len(index)
@@ -41,7 +42,7 @@ def test_build_add_remove_and_ask_against_qdrant(
     assert "noon" in engine.answer("When does the ferry to Oban leave?").quote
 
     indexing.remove(index_dir, ["ferry"])
-    index = store.open_index(index_dir)
+    index = storage.open_index(index_dir)
     assert isinstance(index.dense, qdrant.Collection) and index.dense.ntotal == len(index)
     assert all(h.passage.article_id != "ferry" for h in engine.answer("ferry to Oban").passages)
 
@@ -58,5 +59,5 @@ def test_an_index_in_qdrant_needs_the_setting(
     monkeypatch.setenv("QUOTEBOT_QDRANT_URL", str(tmp_path / "qdrant"))
     indexing.build(tmp_path / "index", [ARTICLES])
     monkeypatch.delenv("QUOTEBOT_QDRANT_URL")
-    with pytest.raises(store.StoreError, match="QUOTEBOT_QDRANT_URL"):
-        store.open_index(tmp_path / "index")
+    with pytest.raises(storage.StoreError, match="QUOTEBOT_QDRANT_URL"):
+        storage.open_index(tmp_path / "index")

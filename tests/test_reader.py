@@ -3,8 +3,8 @@ asks for wins, and a sentence longer than one parse is read whole, in overlappin
 
 from __future__ import annotations
 
-from quotebot import reader
-from quotebot.reader import WINDOW, windows
+from quotebot.answering import reader
+from quotebot.answering.reader import WINDOW, windows
 
 PASSAGE = (
     "The Forth Bridge carries the railway across the Firth of Forth. It was designed by "

@@ -8,24 +8,24 @@ import pytest
 from tests.auxil.corpus import lighthouse, many_articles
 from tests.conftest import ARTICLES
 
-from quotebot import indexing, store
-from quotebot.search import DENSE_WEIGHT, first_stage, search
+from quotebot import indexing, storage
+from quotebot.retrieval import DENSE_WEIGHT, first_stage, search
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> store.Index:
+def index(tmp_path_factory: pytest.TempPathFactory) -> storage.Index:
     """The seed article and the lighthouse article in one index."""
     folder = tmp_path_factory.mktemp("search")
     lighthouse(folder / "articles")
     indexing.build(folder / "index", [ARTICLES, folder / "articles"])
-    return store.open_index(folder / "index")
+    return storage.open_index(folder / "index")
 
 
 def top(hits: list, n: int = 1) -> list[tuple[str, int]]:
     return [(h.passage.article_id, h.passage.paragraph) for h in hits[:n]]
 
 
-def test_fused_score_weighs_cosine_and_normalized_bm25(index: store.Index) -> None:
+def test_fused_score_weighs_cosine_and_normalized_bm25(index: storage.Index) -> None:
     hits = first_stage(index, "Who designed the Skerryvore light?")
     assert max(h.keyword for h in hits) == pytest.approx(1.0)
     for hit in hits:
@@ -35,7 +35,7 @@ def test_fused_score_weighs_cosine_and_normalized_bm25(index: store.Index) -> No
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_keyword_mode_finds_a_rare_name_the_question_shares(index: store.Index) -> None:
+def test_keyword_mode_finds_a_rare_name_the_question_shares(index: storage.Index) -> None:
     assert top(search(index, "Skerryvore", mode="keyword")) == [("lighthouse", 1)]
     assert top(search(index, "Who designed the Skerryvore light?")) == [("lighthouse", 1)]
 
@@ -51,14 +51,14 @@ def test_keyword_mode_finds_a_rare_name_the_question_shares(index: store.Index) 
     ],
 )
 def test_hybrid_puts_the_answering_paragraph_first(
-    index: store.Index, question: str, paragraph: int
+    index: storage.Index, question: str, paragraph: int
 ) -> None:
     hits = search(index, question, k=3)
     assert top(hits) == [("lighthouse", paragraph)]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_modes_list_k_passages(index: store.Index) -> None:
+def test_modes_list_k_passages(index: storage.Index) -> None:
     for mode in ("hybrid", "dense", "keyword"):
         hits = search(index, "Who is the Kremlin spokesperson?", k=4, mode=mode)
         assert len(hits) == 4
@@ -68,7 +68,7 @@ def test_modes_list_k_passages(index: store.Index) -> None:
 def test_more_passages_than_the_second_stage_looks_at(tmp_path: Path) -> None:
     many_articles(tmp_path / "articles", 8)  # 40 passages
     indexing.build(tmp_path / "index", [tmp_path / "articles"])
-    index = store.open_index(tmp_path / "index")
+    index = storage.open_index(tmp_path / "index")
     question = "When did the library in Arden open?"
     for k in (5, 30):
         hits = search(index, question, k)

@@ -11,8 +11,9 @@ import pytest
 import trustme
 from tests.auxil.website import Website, article_html, serve
 
-from quotebot.articles import Article, SourceOptions, read_sources
-from quotebot.fetch import FetchError, check_address
+from quotebot.records import Article
+from quotebot.sources import SourceOptions, read_sources
+from quotebot.sources.fetch import FetchError, check_address
 
 LOCAL = SourceOptions(allow_private_urls=True, fetch_timeout=3)
 FERRY = article_html(

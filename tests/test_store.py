@@ -18,8 +18,10 @@ import pytest
 from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles
 
-from quotebot import embedding, indexing, store
+from quotebot import indexing, storage
 from quotebot.core import Engine, answer_with
+from quotebot.indexing import embedding
+from quotebot.retrieval import dense as retrieval_dense
 
 
 def _leftovers(index_dir: Path) -> list[str]:
@@ -85,7 +87,7 @@ def test_writer_killed_at_each_step_leaves_a_whole_index(
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert _leftovers(two_articles), "the kill should have left something behind"
 
-    ids = [a.id for a in store.open_index(two_articles).articles()]
+    ids = [a.id for a in storage.open_index(two_articles).articles()]
     assert ("ferry" in ids) is ferry_still_there
     _assert_answers(two_articles, "When does the old bridge close?", "May")
     if ferry_still_there:
@@ -96,7 +98,7 @@ def test_writer_killed_at_each_step_leaves_a_whole_index(
     assert report.removed == ["bridge"]
     assert _leftovers(two_articles) == []
     assert len(_versions(two_articles)) == 2  # the live one and one spare
-    assert [a.id for a in store.open_index(two_articles).articles()] == (
+    assert [a.id for a in storage.open_index(two_articles).articles()] == (
         ["ferry"] if ferry_still_there else []
     )
 
@@ -141,7 +143,7 @@ def test_build_killed_at_random_moments_leaves_the_old_index_answering(tmp_path:
 def test_build_killed_while_writing_its_version(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     indexing.build(index_dir, [ferry(tmp_path / "old")])
-    old_version = store.current_version(index_dir)
+    old_version = storage.current_version(index_dir)
     new = tmp_path / "new"
     many_articles(new, 30)
     for _attempt in range(5):  # until the kill lands while the new version is being written
@@ -153,17 +155,17 @@ def test_build_killed_while_writing_its_version(tmp_path: Path) -> None:
         if build.returncode == -signal.SIGKILL:
             break
         indexing.build(index_dir, [ferry(tmp_path / "old")])  # it finished first: again
-        old_version = store.current_version(index_dir)
+        old_version = storage.current_version(index_dir)
     assert build.returncode == -signal.SIGKILL, "the build always finished before the kill"
-    assert store.current_version(index_dir) == old_version
-    assert [a.id for a in store.open_index(index_dir).articles()] == ["ferry"]
+    assert storage.current_version(index_dir) == old_version
+    assert [a.id for a in storage.open_index(index_dir).articles()] == ["ferry"]
     _assert_answers(index_dir, FERRY_QUESTION, "noon")
 
 
 def test_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     indexing.build(index_dir, [ferry(tmp_path)])
-    with store.writer(index_dir):
+    with storage.writer(index_dir):
         result = quotebot("index", "add", bridge(tmp_path), "--index-dir", index_dir)
         assert result.returncode != 0
         assert f"the index in {index_dir} is being changed by quotebot (pid {os.getpid()}" in (
@@ -178,7 +180,7 @@ def test_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
         def add_bridge() -> None:
             try:
                 indexing.add(index_dir, [bridge(tmp_path)])
-            except store.IndexLocked as error:
+            except storage.IndexLocked as error:
                 failures.append(error)
 
         thread = threading.Thread(target=add_bridge)
@@ -209,11 +211,11 @@ def test_a_version_in_use_is_not_deleted(tmp_path: Path) -> None:
 def test_index_of_another_model_must_be_rebuilt(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     indexing.build(index_dir, [ferry(tmp_path)])
-    version = store.current_version(index_dir)
+    version = storage.current_version(index_dir)
     assert version is not None
-    manifest = json.loads((version / store.MANIFEST).read_text())
+    manifest = json.loads((version / storage.MANIFEST).read_text())
     manifest.update(model="all-mpnet-base-v2", dimension=768)
-    (version / store.MANIFEST).write_text(json.dumps(manifest))
+    (version / storage.MANIFEST).write_text(json.dumps(manifest))
 
     for args in (["ask", FERRY_QUESTION], ["index", "add", bridge(tmp_path)]):
         result = quotebot(*args, "--index-dir", index_dir)
@@ -221,7 +223,7 @@ def test_index_of_another_model_must_be_rebuilt(tmp_path: Path) -> None:
         assert "built with the model all-mpnet-base-v2 (768 dimensions)" in result.stderr
         assert "rebuild it with `quotebot index build`" in result.stderr
         assert "Traceback" not in result.stderr
-    assert store.current_version(index_dir) == version  # add did not drop the old articles
+    assert storage.current_version(index_dir) == version  # add did not drop the old articles
 
     rebuilt = quotebot("index", "build", ferry(tmp_path), "--index-dir", index_dir)
     assert rebuilt.returncode == 0, rebuilt.stderr
@@ -237,26 +239,26 @@ def test_unchanged_paragraphs_reuse_their_vectors(tmp_path: Path) -> None:
     one with a marker vector and find the marker in the next version."""
     index_dir = tmp_path / "index"
     indexing.build(index_dir, [ferry(tmp_path)])
-    version = store.current_version(index_dir)
+    version = storage.current_version(index_dir)
     assert version is not None
-    vectors = np.load(version / store.VECTORS)
+    vectors = np.load(version / storage.VECTORS)
     marker = np.zeros(vectors.shape[1], dtype=np.float32)
     marker[0] = 1.0
     vectors[1] = marker  # paragraph 2, "Tickets cost twelve pounds."
-    np.save(version / store.VECTORS, vectors)
-    manifest = json.loads((version / store.MANIFEST).read_text())
-    del manifest["checksums"][store.VECTORS]  # this change is on purpose
-    (version / store.MANIFEST).write_text(json.dumps(manifest))
+    np.save(version / storage.VECTORS, vectors)
+    manifest = json.loads((version / storage.MANIFEST).read_text())
+    del manifest["checksums"][storage.VECTORS]  # this change is on purpose
+    (version / storage.MANIFEST).write_text(json.dumps(manifest))
 
     changed = (tmp_path / "ferry.txt").read_text().replace("at noon", "at one o'clock")
     (tmp_path / "ferry.txt").write_text(changed)
     report = indexing.add(index_dir, [tmp_path / "ferry.txt"])
     assert report.updated == ["ferry"] and report.embedded == 1
 
-    index = store.open_index(index_dir)
+    index = storage.open_index(index_dir)
     assert np.array_equal(index.vectors[1], marker)  # reused
     assert not np.array_equal(index.vectors[0], vectors[0])  # the changed one, embedded anew
-    assert index.search(marker, 1)[0][0] == 1  # and FAISS holds the reused vector
+    assert retrieval_dense.search(index, marker, 1)[0][0] == 1  # and FAISS holds the reused vector
 
 
 def test_an_index_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quotebot.core import Answer, Engine, answer
+    from quotebot.core import Engine, answer
+    from quotebot.records import Answer
 
 __all__ = ["Answer", "Engine", "answer"]
 

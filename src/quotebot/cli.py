@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -18,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from quotebot import bench, indexing, store, terminal
-from quotebot.core import DEFAULT_K, Answer, Engine
+from quotebot import core, terminal
+from quotebot.core import DEFAULT_K, Engine
+from quotebot.records import Answer
 from quotebot.settings import Settings
 
 app = typer.Typer(
@@ -31,7 +35,6 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-app.add_typer(bench.app, name="bench")
 
 # On a terminal, lines wrap at word boundaries; into a pipe, each line stays whole.
 out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -76,11 +79,11 @@ class UserError(Exception):
 
 
 def _index_dir(option: Path | None) -> Path:
-    return option if option is not None else Settings().index_dir
+    return option if option is not None else Settings().paths.index_dir
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[indexing.Progress]:
+def _progress(label: str) -> Iterator[core.Progress]:
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -98,7 +101,7 @@ def _progress(label: str) -> Iterator[indexing.Progress]:
         yield update
 
 
-def _summarize(report: indexing.Report, index_dir: Path, *, removing: bool = False) -> None:
+def _summarize(report: core.Report, index_dir: Path, *, removing: bool = False) -> None:
     """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
     (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
     for note in report.notes:
@@ -135,7 +138,7 @@ def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
     One line per skipped source and a summary; exit status 0 when any article was indexed,
     1 when none was.
     """
-    change = indexing.build if replace else indexing.add
+    change = core.build if replace else core.add
     with _progress("Reading sources, embedding passages") as progress:
         report = change(index_dir, sources, progress)
     _summarize(report, index_dir)
@@ -171,7 +174,9 @@ def index_build(
 
         quotebot index build articles/ https://example.com/news/feed.xml
     """
-    change_index(_index_dir(index_dir), sources or [str(Settings().articles_dir)], replace=True)
+    change_index(
+        _index_dir(index_dir), sources or [str(Settings().paths.articles_dir)], replace=True
+    )
 
 
 @index_app.command("add")
@@ -201,7 +206,7 @@ def index_remove(
 ) -> None:
     """Remove articles by id."""
     folder = _index_dir(index_dir)
-    report = indexing.remove(folder, ids)
+    report = core.remove(folder, ids)
     _summarize(report, folder, removing=True)
     if not report.removed:
         raise UserError("nothing was removed")
@@ -210,7 +215,7 @@ def index_remove(
 @index_app.command("list")
 def index_list(index_dir: IndexDir = None) -> None:
     """List the indexed articles: id, title, paragraph count."""
-    index = store.open_index(_index_dir(index_dir))
+    index = core.open_index(_index_dir(index_dir))
     for article in index.articles():
         typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
 
@@ -219,7 +224,7 @@ def index_list(index_dir: IndexDir = None) -> None:
 def index_stats(index_dir: IndexDir = None) -> None:
     """Show how the index was built and how big it is."""
     folder = _index_dir(index_dir)
-    index = store.open_index(folder)
+    index = core.open_index(folder)
     manifest = index.manifest
     size = sum(f.stat().st_size for f in index.path.rglob("*") if f.is_file())
     table = Table(show_header=False, box=None)
@@ -238,9 +243,25 @@ def index_stats(index_dir: IndexDir = None) -> None:
     out.print(table)
 
 
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The JSON shape of ``quotebot ask --json``: the answer, its confidence, the quote and
+    the passages listed, each with its source and score."""
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "answer": answer.answer,
+        "answer_confidence": round(answer.answer_confidence, 4),
+        "answer_shown": answer.answer_shown,
+        "quote": answer.quote,
+        "passages": [
+            {**asdict(hit.passage), "score": round(hit.score, 4)} for hit in answer.passages
+        ],
+    }
+
+
 def _print_answer(result: Answer, as_json: bool, passages: bool = False) -> None:
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        typer.echo(json.dumps(answer_json(result), ensure_ascii=False))
         return
     out.print(terminal.render_answer(result))
     if passages and result.passages:
@@ -311,7 +332,7 @@ def chat(index_dir: IndexDir = None) -> None:
             out.print()
             sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
-    history = Settings().cache_dir.expanduser() / "chat_history"
+    history = Settings().embedding.cache_dir.expanduser() / "chat_history"
     terminal.chat(engine.answer, out, err, history)
 
 
@@ -363,11 +384,11 @@ def eval_command(
         raise UserError(f"no question in {questions} is about an article in {articles}")
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
         folder = index_dir or Path(tmp) / "index"
-        if store.current_version(folder) is None:
+        if core.current_version(folder) is None:
             change_index(folder, [str(articles)], replace=True)
-        index = store.open_index(folder)
+        index = core.open_index(folder)
         with _progress("Asking questions") as progress:
-            threshold = Settings().answer_threshold
+            threshold = Settings().answers.answer_threshold
             report = evaluation.evaluate(
                 index, inside, off, progress=progress, show_threshold=threshold
             )
@@ -377,14 +398,6 @@ def eval_command(
     console = Console(highlight=False, width=max(out.width, 150))
     console.print(evaluation.table(report.scores))
     console.print(evaluation.curve_table(report))
-
-
-def _is_stale(index_dir: Path, articles_dir: Path) -> bool:
-    version = store.current_version(index_dir)
-    if version is None:
-        return True
-    newest = max((p.stat().st_mtime for p in articles_dir.rglob("*") if p.is_file()), default=0)
-    return newest > version.stat().st_mtime
 
 
 @app.command()
@@ -405,6 +418,28 @@ def bot(index_dir: IndexDir = None) -> None:
         raise UserError(str(error)) from error
 
 
+@app.command(
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Measure speed, memory and scale (README, Speed).
+
+    See `quotebot bench --help`; the benchmarks live in benchmarks/ of a clone, outside the
+    installed package.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "__main__.py").is_file():
+        raise UserError(f"the benchmarks come with a clone of quotebot; none beside {root}")
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "benchmarks", *ctx.args], env=env))
+
+
 @app.command()
 def run(index_dir: IndexDir = None) -> None:
     """Index the articles if needed, then run the bot or the chat.
@@ -415,10 +450,10 @@ def run(index_dir: IndexDir = None) -> None:
     """
     settings = Settings()
     folder = _index_dir(index_dir)
-    if _is_stale(folder, settings.articles_dir):
-        first = store.current_version(folder) is None
-        change_index(folder, [str(settings.articles_dir)], replace=first)
-    if settings.telegram_bot_token is not None:
+    if core.needs_indexing(folder, settings.paths.articles_dir):
+        first = core.current_version(folder) is None
+        change_index(folder, [str(settings.paths.articles_dir)], replace=first)
+    if settings.telegram.bot_token is not None:
         bot(folder)
     else:
         chat(folder)
@@ -438,7 +473,7 @@ def main() -> None:
     except ValidationError as error:
         _say("error:", "red", _setting_problem(error))
         sys.exit(1)
-    except (UserError, store.StoreError) as error:
+    except (UserError, core.StoreError) as error:
         _say("error:", "red", str(error))
         sys.exit(1)
     except KeyboardInterrupt:

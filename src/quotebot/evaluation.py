@@ -18,10 +18,13 @@ from typing import Any
 
 from rich.table import Table
 
-from quotebot import embedding, store
-from quotebot.articles import read_sources
-from quotebot.core import Answer, answer_with, fitted_threshold
-from quotebot.search import MODES, Hit, Mode, search
+from quotebot import storage
+from quotebot.answering.decision import fitted_threshold
+from quotebot.core import answer_with
+from quotebot.indexing import embedding
+from quotebot.records import Answer, Hit
+from quotebot.retrieval import MODES, Mode, search
+from quotebot.sources import read_sources
 
 Progress = Callable[[int, int], None]
 """Told (done, total) questions as the evaluation goes on."""
@@ -157,7 +160,7 @@ def exact_match(prediction: str, truth: str) -> float:
 
 
 def evaluate(
-    index: store.Index,
+    index: storage.Index,
     questions: Sequence[Question],
     held_out: Sequence[Question] = (),
     modes: Sequence[Mode] = MODES,

@@ -10,8 +10,7 @@ from types import ModuleType
 from rich.console import Console
 from rich.text import Text
 
-from quotebot.core import Answer
-from quotebot.search import Hit
+from quotebot.records import Answer, Hit
 
 NOT_FOUND = "I couldn't find that in my articles."
 SHORT_QUOTE = 200

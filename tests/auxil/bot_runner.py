@@ -17,8 +17,8 @@ from quotebot.telegram import build_application
 
 def settings_for(fake: FakeTelegram, index_dir: Path, **values: str) -> Settings:
     """Settings that point the bot at the fake server (nothing read from .env)."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return Settings.read(
+        None,
         TELEGRAM_BOT_TOKEN=fake.token,
         TELEGRAM_API_BASE_URL=fake.base_url,
         TELEGRAM_API_FILE_URL=fake.base_file_url,

@@ -12,7 +12,7 @@ from tests.auxil.fake_telegram import FakeTelegram
 from tests.auxil.website import article_html, serve
 from tests.telegram.conftest import ADMIN
 
-from quotebot import store
+from quotebot import storage
 
 pytestmark = pytest.mark.usefixtures("bot")
 
@@ -30,7 +30,7 @@ def admin_chat(fake: FakeTelegram) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def article_ids(index_dir: Path) -> list[str]:
-    return [article.id for article in store.open_index(index_dir).articles()]
+    return [article.id for article in storage.open_index(index_dir).articles()]
 
 
 def test_admin_upload_is_indexed_and_answers_the_next_question(
@@ -89,11 +89,11 @@ def test_unreadable_upload_gets_a_clear_reply_and_changes_nothing(
     fake: FakeTelegram, bot_index: Path, name: str, content: bytes, reason: str
 ) -> None:
     chat, admin = admin_chat(fake)
-    version = store.current_version(bot_index)
+    version = storage.current_version(bot_index)
     upload = fake.document(chat, admin, name, content)
     reply = fake.replies_to(upload)[0].result["text"]
     assert reply.startswith("Nothing was indexed") and name in reply and reason in reply
-    assert "/tmp" not in reply and store.current_version(bot_index) == version
+    assert "/tmp" not in reply and storage.current_version(bot_index) == version
 
 
 def test_nameless_and_very_long_named_uploads_are_each_kept(
@@ -113,7 +113,7 @@ def test_nameless_and_very_long_named_uploads_are_each_kept(
     added = set(article_ids(bot_index)) - before
     assert len(added) == 3  # neither nameless upload replaced the other
     assert any(i.startswith("ferries-é") for i in added)
-    titles = {a.title for a in store.open_index(bot_index).articles()}
+    titles = {a.title for a in storage.open_index(bot_index).articles()}
     assert {"Gulls return to the pier", "Seals seen off Oban", "Winter timetable"} <= titles
 
 

@@ -158,8 +158,8 @@ def test_the_bot_needs_an_index(tmp_path: Path) -> None:
     ],
 )
 def test_api_urls(base: str, files: str, expected: tuple[str, str]) -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = Settings.read(
+        None,
         TELEGRAM_API_BASE_URL=base,
         TELEGRAM_API_FILE_URL=files,
     )

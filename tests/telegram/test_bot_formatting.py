@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from tests.auxil.fake_telegram import utf16_len, visible_text
 
-from quotebot.core import Answer
-from quotebot.passages import Passage
-from quotebot.search import Hit
+from quotebot.records import Answer, Hit, Passage
 from quotebot.telegram._formatting import MAX_MESSAGE, answer_blocks, pack, text_blocks
 
 QUOTE = 'Agadez & "Niger" <sic> is some 500 miles from the capital.'

@@ -13,7 +13,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from quotebot import indexing, store
+from quotebot import core
 from quotebot.telegram._formatting import Block, Run, text_blocks
 from quotebot.telegram._replies import reply, typing
 from quotebot.telegram._state import BotState, state_of
@@ -119,8 +119,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     async with state.write_lock:
         try:
-            report = await asyncio.to_thread(indexing.remove, state.index_dir, ids)
-        except store.StoreError as error:
+            report = await asyncio.to_thread(core.remove, state.index_dir, ids)
+        except core.StoreError as error:
             await reply(message, text_blocks(f"Nothing was removed: {error}"))
             return
     lines = [f"Removed {article_id}." for article_id in report.removed]
@@ -133,8 +133,8 @@ async def _add(state: BotState, sources: Sequence[str | Path], folder: str | Non
     """Index sources (one writer at a time) and describe what happened."""
     async with state.write_lock:
         try:
-            report = await asyncio.to_thread(indexing.add, state.index_dir, sources)
-        except (store.StoreError, OSError, ValueError) as error:
+            report = await asyncio.to_thread(core.add, state.index_dir, sources)
+        except (core.StoreError, OSError, ValueError) as error:
             log.error("indexing failed: %s", error)
             return text_blocks(f"Nothing was indexed: {_clean(str(error), folder)}")
     return _describe(report, state, folder)
@@ -145,7 +145,7 @@ def _clean(text: str, folder: str | None) -> str:
     return text.replace(folder.rstrip("/") + "/", "") if folder else text
 
 
-def _describe(report: indexing.Report, state: BotState, folder: str | None) -> list[Block]:
+def _describe(report: core.Report, state: BotState, folder: str | None) -> list[Block]:
     reasons = [_clean(str(problem), folder) for problem in report.skipped]
     if not report.indexed:
         why = "; ".join(reasons) or "no articles found in it"
@@ -176,5 +176,5 @@ def _describe(report: indexing.Report, state: BotState, folder: str | None) -> l
     return blocks
 
 
-def _holds(report: indexing.Report) -> str:
+def _holds(report: core.Report) -> str:
     return f"The index now holds {report.articles} articles ({report.passages} passages)."

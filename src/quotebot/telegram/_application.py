@@ -80,7 +80,7 @@ def bot_token(settings: Settings) -> str:
     Raises:
         BotConfigError: the token is missing or malformed.
     """
-    secret = settings.telegram_bot_token
+    secret = settings.telegram.bot_token
     if secret is None:
         raise BotConfigError(
             "TELEGRAM_BOT_TOKEN is not set; create a bot with @BotFather and put its token "
@@ -101,10 +101,10 @@ def api_urls(settings: Settings) -> tuple[str, str]:
     A bare server address gets Telegram's ``/bot`` and ``/file/bot`` paths; without a file
     URL, files come from the same server as the API.
     """
-    base = settings.telegram_api_base_url.strip().rstrip("/")
+    base = settings.telegram.api_base_url.strip().rstrip("/")
     if urlsplit(base).path == "":
         base += "/bot"
-    files = (settings.telegram_api_file_url or "").strip().rstrip("/")
+    files = (settings.telegram.api_file_url or "").strip().rstrip("/")
     if not files:
         parts = urlsplit(base)
         files = parts._replace(path=parts.path.replace("/bot", "/file/bot", 1)).geturl()
@@ -118,7 +118,7 @@ def build_application(settings: Settings, index_dir: Path | None = None) -> Appl
 
     Args:
         settings: The token, API URLs, admins, allowed chats and limits.
-        index_dir: The index folder. Defaults to ``settings.index_dir``.
+        index_dir: The index folder. Defaults to ``settings.paths.index_dir``.
 
     Raises:
         BotConfigError: the token is missing or malformed.
@@ -135,12 +135,12 @@ def build_application(settings: Settings, index_dir: Path | None = None) -> Appl
         .post_init(_register_commands)
         .build()
     )
-    folder = index_dir or settings.index_dir
+    folder = index_dir or settings.paths.index_dir
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         index_dir=folder,
         engine=Engine(folder),
-        limiter=QuestionLimiter(settings.questions_per_minute),
+        limiter=QuestionLimiter(settings.telegram.questions_per_minute),
     )
     _add_handlers(application)
     return application
@@ -182,7 +182,7 @@ async def _register_commands(application: Application) -> None:  # type: ignore[
 
 async def _only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop updates from chats not in ALLOWED_CHAT_IDS (when it is set)."""
-    allowed = state_of(context).settings.allowed_chat_ids
+    allowed = state_of(context).settings.telegram.allowed_chat_ids
     chat = update.effective_chat
     if not allowed or (chat is not None and chat.id in allowed):
         return

@@ -14,9 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from quotebot.core import Answer
-from quotebot.search import Hit
-from quotebot.store import ArticleInfo
+from quotebot.records import Answer, ArticleInfo, Hit
 from quotebot.terminal import NOT_FOUND, shorten
 
 MAX_MESSAGE = 4096

@@ -17,7 +17,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from quotebot import store
+from quotebot import core
 from quotebot.telegram._addressing import question_of
 from quotebot.telegram._formatting import (
     Block,
@@ -73,7 +73,7 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     state = state_of(context)
     try:
         articles = await asyncio.to_thread(lambda: state.engine.index.articles())
-    except store.StoreError as error:
+    except core.StoreError as error:
         log.error("no usable index: %s", error)
         await reply(message, text_blocks(UNAVAILABLE))
         return
@@ -113,7 +113,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with typing(context.bot, message):
         try:
             result = await asyncio.to_thread(state.engine.answer, question)
-        except store.StoreError as error:
+        except core.StoreError as error:
             log.error("no usable index: %s", error)
             await reply(message, text_blocks(UNAVAILABLE))
             return
@@ -178,7 +178,7 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     question, asked = found
     try:
         result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
-    except store.StoreError as error:
+    except core.StoreError as error:
         log.error("no usable index: %s", error)
         await reply(asked, text_blocks(UNAVAILABLE))
         return

@@ -69,7 +69,7 @@ class BotState:
             self.questions.popitem(last=False)
 
     def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.settings.admin_user_ids
+        return user_id is not None and user_id in self.settings.telegram.admin_user_ids
 
 
 STATE_KEY = "quotebot"

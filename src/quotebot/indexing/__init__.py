@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from quotebot import embedding, store
-from quotebot.articles import Article, SourceError, read_sources
-from quotebot.passages import Passage, split_passages
+from quotebot import storage
+from quotebot.indexing import embedding
+from quotebot.indexing.passages import split_passages
+from quotebot.records import Article, Passage
 from quotebot.settings import Settings
+from quotebot.sources import SourceError, read_sources
 
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""
@@ -59,7 +61,7 @@ def build(
     if not read.articles:  # the index stays as it was; say what it holds
         _count(report, _open_live(index_dir, strict=False))
         return report
-    with store.writer(index_dir):
+    with storage.writer(index_dir):
         _recover(index_dir, report)
         previous = _open_live(index_dir, strict=False)
         old = _hashes(previous)
@@ -77,7 +79,7 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
     if not read.articles:
         _count(report, _open_live(index_dir, strict=False))
         return report
-    with store.writer(index_dir):
+    with storage.writer(index_dir):
         _recover(index_dir, report)
         previous = _open_live(index_dir, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
@@ -95,9 +97,9 @@ def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | Non
 def remove(index_dir: Path, ids: Iterable[str]) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
     report = Report()
-    with store.writer(index_dir):
+    with storage.writer(index_dir):
         _recover(index_dir, report)
-        previous = store.open_index(index_dir)
+        previous = storage.open_index(index_dir, embedding.MODEL)
         articles = {a.id: a for a in previous.read_articles()}
         for article_id in ids:
             if articles.pop(article_id, None) is None:
@@ -121,7 +123,7 @@ def _classify(report: Report, article: Article, old_hash: str | None) -> None:
         report.unchanged.append(article.id)
 
 
-def _hashes(index: store.Index | None) -> dict[str, str]:
+def _hashes(index: storage.Index | None) -> dict[str, str]:
     """The content hash of each indexed article, as stored (computed for older indexes)."""
     if index is None:
         return {}
@@ -134,32 +136,32 @@ def _hashes(index: store.Index | None) -> dict[str, str]:
 def _recover(index_dir: Path, report: Report) -> None:
     """An unreadable CURRENT beside complete versions is never "no index": make the
     newest good version live again (and say so), or refuse without touching anything."""
-    version = store.recover(index_dir)
+    version = storage.recover(index_dir)
     if version is not None:
         report.notes.append(
-            f"{index_dir / store.CURRENT} could not be read; recovered the newest good "
+            f"{index_dir / storage.CURRENT} could not be read; recovered the newest good "
             f"version, {version.name}"
         )
 
 
-def _open_live(index_dir: Path, *, strict: bool) -> store.Index | None:
+def _open_live(index_dir: Path, *, strict: bool) -> storage.Index | None:
     """The live index, or None when there is none yet.
 
     With ``strict`` an index that cannot be used (damaged, another model) is an error,
     so that adding to it never silently drops what it holds; without, a build from
     scratch replaces it.
     """
-    if store.current_version(index_dir) is None and not store.complete_versions(index_dir):
+    if storage.current_version(index_dir) is None and not storage.complete_versions(index_dir):
         return None
     try:
-        return store.open_index(index_dir)
-    except store.StoreError:
+        return storage.open_index(index_dir, embedding.MODEL)
+    except storage.StoreError:
         if strict:
             raise
         return None
 
 
-def _count(report: Report, index: store.Index | None) -> None:
+def _count(report: Report, index: storage.Index | None) -> None:
     if index is not None:
         report.articles, report.passages = index.manifest.articles, len(index)
 
@@ -167,11 +169,11 @@ def _count(report: Report, index: store.Index | None) -> None:
 def _write(
     index_dir: Path,
     articles: list[Article],
-    previous: store.Index | None,
+    previous: storage.Index | None,
     report: Report,
     progress: Progress | None,
 ) -> None:
-    limit = Settings().max_passages
+    limit = Settings().embedding.max_passages
     passages = []
     for article in articles:
         kept = split_passages(article, limit + 1)  # one more, to know whether it was cut
@@ -182,14 +184,14 @@ def _write(
             )
         passages += kept[:limit]
     vectors, report.embedded = embed_passages(passages, previous, progress)
-    report.version = store.write_version(
+    report.version = storage.write_version(
         index_dir, articles, passages, vectors, model=embedding.MODEL_NAME
     )
     report.articles, report.passages = len(articles), len(passages)
 
 
 def embed_passages(
-    passages: list[Passage], previous: store.Index | None = None, progress: Progress | None = None
+    passages: list[Passage], previous: storage.Index | None = None, progress: Progress | None = None
 ) -> tuple[np.ndarray, int]:
     """Vectors for passages: reused from ``previous`` where the same text was embedded,
     computed in chunks for the rest.

@@ -36,7 +36,7 @@ def url() -> str:
     """The configured ``QUOTEBOT_QDRANT_URL`` ('' when Qdrant is not used)."""
     from quotebot.settings import Settings
 
-    return Settings().qdrant_url
+    return Settings().storage.qdrant_url
 
 
 def client() -> QdrantClient:
@@ -44,12 +44,12 @@ def client() -> QdrantClient:
     from quotebot.settings import Settings
 
     settings = Settings()
-    if not settings.qdrant_url:
+    if not settings.storage.qdrant_url:
         raise QdrantError(
             "this index keeps its vectors in Qdrant; set QUOTEBOT_QDRANT_URL to its server, "
             "or rebuild the index without it"
         )
-    return _client(settings.qdrant_url, settings.qdrant_api_key or None)
+    return _client(settings.storage.qdrant_url, settings.storage.qdrant_api_key or None)
 
 
 @cache

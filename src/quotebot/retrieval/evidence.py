@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from quotebot import keywords
+from quotebot.retrieval import keyword
+from quotebot.storage import keywords
 
 _ABBREVIATIONS = frozenset(
     """
@@ -202,7 +203,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if e > s] or [(0, len(text))]
 
 
-def analyse(question: str, frequencies: keywords.Frequencies) -> Query:
+def analyse(question: str, frequencies: keyword.Frequencies) -> Query:
     """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
     words = (w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS)
     tokens = keywords.terms(" ".join(words))

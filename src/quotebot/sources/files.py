@@ -1,210 +1,22 @@
-"""Reading sources (files, folders and web addresses) into Article records.
-
-Files: ``.txt``, ``.md``, ``.html``, ``.json`` and ``.jsonl``. Addresses: ``http(s)://``
-article pages and RSS/Atom feeds (see :mod:`quotebot.web`).
-"""
+"""Reading one file into its articles: .txt, .md, .html, .json and .jsonl."""
 
 from __future__ import annotations
 
 import codecs
-import errno
-import hashlib
 import json
-import os
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quotebot.fetch import public_url
+from quotebot.records import Article
+from quotebot.sources.base import (
+    SourceError,
+    SourceOptions,
+    clean_paragraphs,
+    split_paragraphs,
+)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
-MAX_FILE_BYTES = 20 * 1024 * 1024
-_BLANK_LINES = re.compile(r"\n\s*\n")
-_URL = re.compile(r"^https?://", re.IGNORECASE)
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(//)?", re.IGNORECASE)
-_SCHEMES_NOT_READ = frozenset({"ftp", "ftps", "file", "gopher", "sftp", "ssh", "data", "smb"})
-_LOOKS_LIKE_A_HOST = re.compile(r"^(www\.|[\w-]+\.(com|org|net|news|co\.uk)(/|$))", re.IGNORECASE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
-@dataclass(frozen=True)
-class Article:
-    """One article: a title and its body paragraphs, with where it came from."""
-
-    id: str
-    title: str
-    paragraphs: tuple[str, ...]
-    url: str | None = None
-    published: str | None = None
-    source: str = ""
-
-    @property
-    def content_hash(self) -> str:
-        """A hash of what the article says (title, paragraphs, url, date); where it was
-        read from does not count. Equal hashes: nothing to update."""
-        said = json.dumps([self.title, self.paragraphs, self.url, self.published])
-        return hashlib.sha256(said.encode()).hexdigest()[:32]
-
-
-class SourceError(Exception):
-    """A source that cannot be read. The message names the source and says why."""
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """Limits on reading sources; :meth:`from_settings` reads them from the environment."""
-
-    max_file_bytes: int = MAX_FILE_BYTES
-    max_download_bytes: int = 10 * 1024 * 1024
-    fetch_timeout: float = 15.0
-    allow_private_urls: bool = False
-    max_feed_entries: int = 50
-    feed_timeout: float = 60.0
-
-    @classmethod
-    def from_settings(cls) -> SourceOptions:
-        """The options set by QUOTEBOT_* settings (see .env.example)."""
-        from quotebot.settings import Settings
-
-        settings = Settings()
-        return cls(
-            max_file_bytes=int(settings.max_file_mb * 1e6),
-            max_download_bytes=int(settings.max_download_mb * 1e6),
-            fetch_timeout=settings.fetch_timeout,
-            allow_private_urls=settings.allow_private_urls,
-            max_feed_entries=settings.max_feed_entries,
-            feed_timeout=settings.feed_timeout,
-        )
-
-
-@dataclass
-class ReadResult:
-    """Articles read from some sources, and the sources that were skipped."""
-
-    articles: list[Article] = field(default_factory=list)
-    errors: list[SourceError] = field(default_factory=list)
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """Split text into paragraphs at blank lines, joining wrapped lines within each."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    paragraphs = (" ".join(block.split()) for block in _BLANK_LINES.split(text))
-    return [p for p in paragraphs if p]
-
-
-def read_sources(sources: Iterable[str | Path], options: SourceOptions | None = None) -> ReadResult:
-    """Read every source (a file, a folder read recursively, or an http(s) URL) into articles.
-
-    A source that cannot be read is recorded in ``errors`` and skipped; the rest are read.
-
-    Args:
-        sources: Files, folders, or ``http://`` / ``https://`` URLs (as str).
-        options: Size limits and fetch settings. Defaults to the QUOTEBOT_* settings.
-
-    Returns:
-        The articles read and the errors met, in source order.
-    """
-    options = options or SourceOptions.from_settings()
-    result = ReadResult()
-    seen: dict[str, str] = {}
-    for source in _expand(sources, result.errors):
-        try:
-            articles, problems = _read_one(source, options)
-        except SourceError as error:
-            result.errors.append(error)
-            continue
-        result.errors.extend(problems)
-        for article in articles:
-            if article.id in seen:
-                result.errors.append(
-                    SourceError(
-                        f"{article.source or source}: duplicate article id {article.id!r} "
-                        f"(also in {seen[article.id]}); skipped"
-                    )
-                )
-                continue
-            seen[article.id] = article.source or str(source)
-            result.articles.append(article)
-    return result
-
-
-def _read_one(
-    source: str | Path, options: SourceOptions
-) -> tuple[list[Article], list[SourceError]]:
-    if isinstance(source, Path):
-        return read_file(source, options)
-    from quotebot import web  # trafilatura loads slowly; only when a URL is read
-
-    return web.read_url(source, options)
-
-
-def _expand(sources: Iterable[str | Path], errors: list[SourceError]) -> Iterator[str | Path]:
-    """Each URL (as str) and each file, folders expanded into the files under them."""
-    for source in sources:
-        if isinstance(source, str) and _URL.match(source.strip()):
-            yield source.strip()
-            continue
-        if (
-            isinstance(source, str)
-            and (scheme := _SCHEME.match(source))
-            and (scheme.group(2) or scheme.group(1).lower() in _SCHEMES_NOT_READ)
-        ):
-            errors.append(
-                SourceError(
-                    f"{public_url(source)}: unsupported URL scheme {scheme.group(1).lower()}:// "
-                    "(quotebot reads http:// and https:// URLs, files and folders)"
-                )
-            )
-            continue
-        path = Path(source)
-        if path.is_dir():
-            yield from _files_under(path, errors)
-        elif path.is_file():
-            yield path
-        else:
-            errors.append(_not_a_file(path))
-
-
-def _files_under(folder: Path, errors: list[SourceError]) -> list[Path]:
-    """The files in a folder and its sub-folders (hidden ones left out), sorted; a sub-folder
-    that cannot be listed and a link that leads nowhere are reported, not passed over."""
-
-    def unlisted(error: OSError) -> None:
-        errors.append(SourceError(f"{error.filename}: cannot list this folder ({error.strerror})"))
-
-    files = []
-    for root, folders, names in os.walk(folder, onerror=unlisted):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        for name in names:
-            path = Path(root, name)
-            if name.startswith("."):
-                continue
-            if path.is_file():
-                files.append(path)
-            else:
-                errors.append(_not_a_file(path))
-    return sorted(files)
-
-
-def _not_a_file(path: Path) -> SourceError:
-    """Why a source that is neither a file nor a folder cannot be read."""
-    try:
-        os.stat(path)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return SourceError(f"{path}: a symbolic link that loops")
-        if path.is_symlink():
-            return SourceError(f"{path}: a symbolic link to {os.readlink(path)}, which is missing")
-        if error.errno != errno.ENOENT:
-            return SourceError(f"{path}: cannot be read ({error.strerror})")
-        if _LOOKS_LIKE_A_HOST.match(str(path)):
-            return SourceError(
-                f"{path}: no such file or folder (for a web page, give its https:// URL)"
-            )
-        return SourceError(f"{path}: no such file or folder")
-    return SourceError(f"{path}: not a regular file or folder")
 
 
 def read_file(
@@ -227,7 +39,7 @@ def read_file(
         raise SourceError(f"{path}: unsupported file type {suffix or '(none)'}; use {supported}")
     data = _read_bytes(path, options.max_file_bytes)
     if suffix in (".html", ".htm"):
-        from quotebot import web
+        from quotebot.sources import web
 
         return [web.article_from_html(data, str(path), path.stem, source=str(path))], []
     text = _decode(path, data)
@@ -410,20 +222,13 @@ def article_from_record(record: Any, where: str) -> Article:
     if not title:
         raise SourceError(f"{where}: article {article_id!r} has no 'title'")
     if isinstance(record.get("paragraphs"), list):
-        paragraphs = [" ".join(str(p).split()) for p in record["paragraphs"]]
-        paragraphs = [p for p in paragraphs if p]
+        paragraphs = clean_paragraphs(str(p) for p in record["paragraphs"])
     else:
         paragraphs = split_paragraphs(str(record.get("text") or record.get("paragraphs") or ""))
     if not paragraphs:
         raise SourceError(f"{where}: article {article_id!r} has no 'paragraphs' or 'text'")
-    return Article(
-        id=article_id,
-        title=title,
-        paragraphs=tuple(paragraphs),
-        url=_optional(record.get("url")),
-        published=_optional(record.get("published")),
-        source=where,
-    )
+    url, published = _optional(record.get("url")), _optional(record.get("published"))
+    return Article(article_id, title, tuple(paragraphs), url, published, source=where)
 
 
 def _optional(value: Any) -> str | None:

@@ -3,35 +3,9 @@ for a paragraph far longer than the embedding model reads (each an exact piece o
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
 
-from quotebot.articles import Article
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One paragraph of an article, with what is needed to cite it."""
-
-    article_id: str
-    paragraph: int  # 0-based index into the article's body paragraphs
-    text: str
-    title: str
-    url: str | None = None
-    published: str | None = None
-    part: int = 0  # the piece of a long paragraph, from 0; the pieces join with one space
-
-    @property
-    def embedding_text(self) -> str:
-        """What gets embedded: the paragraph with its article's title as context."""
-        return f"{self.title}. {self.text}"
-
-    @property
-    def content_hash(self) -> str:
-        """A hash of what is embedded; the same text never needs embedding twice."""
-        return hashlib.sha256(self.embedding_text.encode()).hexdigest()[:32]
-
+from quotebot.records import Article, Passage
 
 MAX_CHARS = 1500
 """The longest passage: about what the embedding model reads (256 word pieces)."""

@@ -22,6 +22,8 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 """The model's identity, recorded in every index manifest and checked when one is opened.
 Every backend that runs these same weights (sentence-transformers, ONNX) keeps this name."""
 DIMENSION = 384
+MODEL = (MODEL_NAME, DIMENSION)
+"""What an index must have been built with to be answered from or added to."""
 """The length of the model's vectors (checked against :func:`dimension` in the tests)."""
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
@@ -81,7 +83,7 @@ def configured_backend() -> Backend:
     """The backend named by ``QUOTEBOT_EMBEDDING_BACKEND`` (default ``onnx-int8``), read once."""
     from quotebot.settings import Settings
 
-    return Settings().embedding_backend
+    return Settings().embedding.backend
 
 
 def encoder(backend: Backend | None = None) -> Encoder:
@@ -93,7 +95,7 @@ def encoder(backend: Backend | None = None) -> Encoder:
 def _load_encoder(backend: Backend) -> Encoder:
     if backend == "torch":
         return TorchEncoder()
-    from quotebot.onnx_encoder import OnnxEncoder
+    from quotebot.indexing.onnx_encoder import OnnxEncoder
 
     return OnnxEncoder(model_path(), MODEL_NAME, quantized=backend == "onnx-int8")
 

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import feedparser
 import trafilatura
 
-from quotebot.articles import Article, SourceError, SourceOptions
-from quotebot.fetch import FetchError, Limits, Page, fetch, public_url
+from quotebot.records import Article
+from quotebot.sources.base import SourceError, SourceOptions, clean_paragraphs
+from quotebot.sources.fetch import FetchError, Limits, Page, fetch, public_url
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _FEED_TYPES = frozenset(
@@ -44,8 +45,7 @@ def article_from_html(
         favor_recall=True,
     )
     text = getattr(document, "text", None) or ""
-    paragraphs = [" ".join(line.split()) for line in text.split("\n")]
-    paragraphs = [p for p in paragraphs if p]
+    paragraphs = clean_paragraphs(text.split("\n"))
     if not paragraphs:
         raise SourceError(f"{where}: no article text found in the page")
     title = " ".join((getattr(document, "title", None) or "").split())
@@ -55,14 +55,9 @@ def article_from_html(
         paragraphs.pop(0)
     if not paragraphs:
         raise SourceError(f"{where}: no article text found in the page")
-    return Article(
-        id=article_id,
-        title=title,
-        paragraphs=tuple(paragraphs),
-        url=url or getattr(document, "url", None) or None,
-        published=getattr(document, "date", None) or None,
-        source=source or where,
-    )
+    url = url or getattr(document, "url", None) or None
+    published = getattr(document, "date", None) or None
+    return Article(article_id, title, tuple(paragraphs), url, published, source=source or where)
 
 
 def url_id(url: str) -> str:

@@ -4,52 +4,27 @@ the best ~20 reranked by how their sentences match the question (see ``evidence`
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 
-from quotebot import embedding, evidence, keywords
-from quotebot.passages import Passage
-from quotebot.store import Index
+from quotebot.indexing import embedding
+from quotebot.records import Hit
+from quotebot.retrieval import dense, evidence, keyword
+from quotebot.storage import Index
 
 CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
 RERANKED = 20  # best fused passages the second stage looks at
 DENSE_WEIGHT = 0.5
-
-# The second stage's linear score over a passage's features (see ``features``); fitted on
-# squad_dev8 by scripts/fit_models.py, a pairwise logistic model of "this paragraph rather
-# than that one holds the answer".
-RERANK_WEIGHTS = {
-    "dense": 11.161,
-    "keyword": 1.96,
-    "sentence": 3.169,
-    "window": 3.025,
-    "passage": 2.148,
-    "title": 0.229,
-    "proximity": 0.218,
-    "phrases": 3.464,
-    "typed": 0.62,
-}
+RERANK_MODEL = "models/rerank.json"
 
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A passage found for a question, with how well it matched (higher is better).
-
-    ``score`` is the final ranking score; ``dense`` the cosine similarity; ``keyword`` the
-    BM25 score divided by the best BM25 score among all passages for this question.
-    """
-
-    passage: Passage
-    score: float
-    row: int
-    dense: float = 0.0
-    keyword: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,14 +36,14 @@ class Ranking:
     fused: list[float]  # the first stage's score of each hit
 
 
-_frequencies: weakref.WeakKeyDictionary[Index, keywords.Frequencies] = weakref.WeakKeyDictionary()
+_frequencies: weakref.WeakKeyDictionary[Index, keyword.Frequencies] = weakref.WeakKeyDictionary()
 
 
-def frequencies(index: Index) -> keywords.Frequencies:
+def frequencies(index: Index) -> keyword.Frequencies:
     """The keyword index's document frequencies, read once per opened index."""
     found = _frequencies.get(index)
     if found is None:
-        found = _frequencies[index] = keywords.Frequencies(index.keywords)
+        found = _frequencies[index] = keyword.Frequencies(index.keywords)
     return found
 
 
@@ -133,22 +108,22 @@ def first_stage(
         return []
     if vector is None:
         vector = embedding.encode([question])[0]
-    bm25 = index.keyword_scores(question)
+    bm25 = keyword.scores(index, question)
     best_bm25 = float(bm25.max())
     pool = max(CANDIDATES, limit)
-    candidates = {row for row, _ in index.search(vector, pool)}
+    candidates = {row for row, _ in dense.search(index, vector, pool)}
     if best_bm25 > 0:
         top = np.argpartition(-bm25, min(pool, len(bm25) - 1))[:pool]
         candidates.update(int(row) for row in top if bm25[row] > 0)
     rows = np.array(sorted(candidates))
-    dense = np.asarray(index.vectors[rows]) @ vector
-    keyword = bm25[rows] / best_bm25 if best_bm25 > 0 else np.zeros(len(rows))
+    cosine = np.asarray(index.vectors[rows]) @ vector
+    matched = bm25[rows] / best_bm25 if best_bm25 > 0 else np.zeros(len(rows))
     weight = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "keyword": 0.0}[mode]
-    fused = weight * dense + (1 - weight) * keyword
+    fused = weight * cosine + (1 - weight) * matched
     order = np.argsort(-fused)[:limit]
     passages = index.passages([int(rows[i]) for i in order])
     return [
-        Hit(p, float(fused[i]), int(rows[i]), float(dense[i]), float(keyword[i]))
+        Hit(p, float(fused[i]), int(rows[i]), float(cosine[i]), float(matched[i]))
         for p, i in zip(passages, order, strict=True)
     ]
 
@@ -176,9 +151,19 @@ def features(query: evidence.Query, hit: Hit) -> dict[str, float]:
     }
 
 
+@cache
+def rerank_weights() -> dict[str, float]:
+    """The second stage's linear weights over a passage's features (see ``features``):
+    a pairwise logistic model of "this paragraph rather than that one holds the answer",
+    fitted on squad_dev8 by ``scripts/fit_models.py --write`` (``models/rerank.json``)."""
+    fitted = json.loads(resources.files("quotebot").joinpath(RERANK_MODEL).read_text())
+    return {name: float(weight) for name, weight in fitted["weights"].items()}
+
+
 def score(values: dict[str, float]) -> float:
     """The second stage's score of a passage from its features."""
-    return sum(RERANK_WEIGHTS[name] * value for name, value in values.items())
+    weights = rerank_weights()
+    return sum(weights[name] * value for name, value in values.items())
 
 
 def _pairs(sentences: list[evidence.SentenceMatch]) -> list[tuple[evidence.SentenceMatch, ...]]:

@@ -27,7 +27,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quotebot import dense
+from quotebot.retrieval import dense as retrieval_dense
+from quotebot.storage import dense
 
 DIMENSION = 384
 _CHUNK = 100_000
@@ -88,11 +89,11 @@ def _query(folder: str, kind: str) -> dict[str, float]:
     asked = np.load(Path(folder) / "queries.npy")
     exact = np.load(Path(folder) / "exact.npy")
     index = dense.load(str(Path(folder) / f"{kind}.faiss"))
-    dense.search(index, vectors, asked[0], 10)  # warm up
+    retrieval_dense.search_vectors(index, vectors, asked[0], 10)  # warm up
     took, found = [], 0
     for query, truth in zip(asked, exact, strict=True):
         start = time.perf_counter()
-        hits = dense.search(index, vectors, query, 10)
+        hits = retrieval_dense.search_vectors(index, vectors, query, 10)
         took.append(time.perf_counter() - start)
         found += len(set(truth.tolist()) & {row for row, _ in hits})
     ms = 1000 * np.array(took)
@@ -106,9 +107,9 @@ def _query(folder: str, kind: str) -> dict[str, float]:
 
 def _store_build(folder: str, size: str) -> dict[str, float]:
     """A real index of ``size`` synthetic passages (text in SQLite, BM25, vectors, FAISS)."""
-    from quotebot import embedding, store
-    from quotebot.articles import Article
-    from quotebot.passages import Passage
+    from quotebot import storage
+    from quotebot.indexing import embedding
+    from quotebot.records import Article, Passage
 
     count, per_article = int(size), 20
     rng = np.random.default_rng(0)
@@ -132,7 +133,7 @@ def _store_build(folder: str, size: str) -> dict[str, float]:
     ]
     vectors = np.load(Path(folder) / "vectors.npy", mmap_mode="r")[:count]
     start = time.perf_counter()
-    version = store.write_version(
+    version = storage.write_version(
         Path(folder) / "index", articles, passages, vectors, embedding.MODEL_NAME
     )
     seconds = time.perf_counter() - start
@@ -193,7 +194,7 @@ def peak_mb() -> float:
 
 def _child(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-m", "quotebot.bench_scale", *args],
+        [sys.executable, "-m", "benchmarks.scale", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -37,7 +37,7 @@ def cache_dir() -> Path:
     """Where exported models are kept: $QUOTEBOT_CACHE_DIR, else ~/.cache/quotebot."""
     from quotebot.settings import Settings
 
-    return Settings().cache_dir.expanduser()
+    return Settings().embedding.cache_dir.expanduser()
 
 
 def model_file(source: Path, name: str, quantized: bool) -> Path:
@@ -67,7 +67,14 @@ def _export_in_child(source: Path, fp32: Path, int8: Path | None) -> None:
     ~0.5 GB that would otherwise stay with the bot or the build for as long as it runs."""
     log.info("exporting the embedding model to ONNX (once): %s", fp32.name)
     done = subprocess.run(
-        [sys.executable, "-m", "quotebot.onnx_encoder", str(source), str(fp32), str(int8 or "")],
+        [
+            sys.executable,
+            "-m",
+            "quotebot.indexing.onnx_encoder",
+            str(source),
+            str(fp32),
+            str(int8 or ""),
+        ],
         capture_output=True,
         text=True,
         check=False,

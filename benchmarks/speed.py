@@ -8,7 +8,7 @@ memory is that process's own:
 - ``serve``: opens that index, then times encoding each question alone and answering it
   (search, fusion, quote choice), and checks the right paragraph is in the top 1 / top 5.
 
-Run it as ``python -m quotebot.bench`` is for those child processes only.
+Run it as ``python -m benchmarks.speed`` is for those child processes only.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quotebot import bench_scale
-from quotebot.bench_scale import peak_mb
+from benchmarks import scale as bench_scale
+from benchmarks.scale import peak_mb
 
 DEV8 = Path("../shared/eval/squad_dev8")
 SAMPLE_QUESTIONS = [
@@ -83,8 +83,8 @@ def workload(folder: Path, sample: Path, minimum: int = 200, questions: int = 0)
         minimum: How many passages the repeated sample reaches at least.
         questions: Use only the first N questions (0: all).
     """
-    from quotebot.articles import read_sources
-    from quotebot.passages import split_passages
+    from quotebot.indexing.passages import split_passages
+    from quotebot.sources import read_sources
 
     if (folder / "articles.jsonl").exists() and (folder / "questions.jsonl").exists():
         asked = [json.loads(line) for line in (folder / "questions.jsonl").open() if line.strip()]
@@ -135,7 +135,7 @@ def _child(*args: str, backend: str | None = None) -> dict[str, float]:
         env["QUOTEBOT_EMBEDDING_BACKEND"] = backend
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "quotebot.bench", *args],
+        [sys.executable, "-m", "benchmarks.speed", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -153,9 +153,9 @@ def _plain(articles: str) -> dict[str, float]:
     """The baseline: load sentence-transformers and encode every passage, nothing else."""
     from sentence_transformers import SentenceTransformer
 
-    from quotebot import embedding
-    from quotebot.articles import read_sources
-    from quotebot.passages import split_passages
+    from quotebot.indexing import embedding
+    from quotebot.indexing.passages import split_passages
+    from quotebot.sources import read_sources
 
     texts = [p.embedding_text for a in read_sources([articles]).articles for p in split_passages(a)]
     model = SentenceTransformer(str(embedding.model_path()), device="cpu")
@@ -172,9 +172,10 @@ def _build(articles: str, index_dir: str) -> dict[str, float]:
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
     """Time encoding each question alone, then answering it; score the right paragraph."""
-    from quotebot import embedding, reader
-    from quotebot.core import DEFAULT_K, Engine, read
-    from quotebot.search import rank
+    from quotebot.answering import read, reader
+    from quotebot.core import DEFAULT_K, Engine
+    from quotebot.indexing import embedding
+    from quotebot.retrieval import rank
 
     asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
     engine = Engine(Path(index_dir))
@@ -256,7 +257,12 @@ def table(result: Result) -> Any:
     return table
 
 
-app = typer.Typer(help="Measure speed, memory and scale (README, Speed).", no_args_is_help=True)
+app = typer.Typer(
+    help="Measure speed, memory and scale (README, Speed).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 @app.command()
@@ -272,7 +278,7 @@ def speed(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Index build and question speed of each backend against plain sentence-transformers."""
-    from quotebot.embedding import BACKENDS
+    from quotebot.indexing.embedding import BACKENDS
     from quotebot.settings import Settings
 
     chosen = backend or list(BACKENDS)
@@ -283,7 +289,7 @@ def speed(
             param_hint="--backend",
         )
     err = Console(stderr=True)
-    work = workload(data, Settings().articles_dir, questions=questions)
+    work = workload(data, Settings().paths.articles_dir, questions=questions)
     with err.status("benchmarking") as status:
         result = run(work, chosen, lambda message: status.update(f"benchmarking: {message}"))
     if as_json:
@@ -322,7 +328,7 @@ def memory(
 ) -> None:
     """Peak memory of `quotebot index build` on MB of text, as ordinary paragraphs
     (~600 characters) and as giant ones (~100 KB each), with the model already exported."""
-    from quotebot import embedding
+    from quotebot.indexing import embedding
 
     embedding.encode(["warm up"])  # the one-time ONNX export (its own process) happens here
     table = Table("corpus", "passages", "build s", "peak RSS MB")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
-import numpy as np
 
 
 @cache
@@ -69,28 +68,3 @@ def build(texts: list[str], folder: Path) -> None:
 def load(folder: Path) -> bm25s.BM25:
     """Load a saved keyword index, memory-mapped."""
     return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-
-
-def scores(retriever: bm25s.BM25, question: str) -> np.ndarray:
-    """The BM25 score of every passage for the question (0 where no term matches)."""
-    [tokens] = tokenize([question])
-    known = [t for t in tokens if t in retriever.vocab_dict]
-    if not known:
-        return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
-    return np.asarray(retriever.get_scores(known), dtype=np.float32)
-
-
-class Frequencies:
-    """How many passages contain each stemmed term (from the saved index, nothing recomputed)."""
-
-    def __init__(self, retriever: bm25s.BM25) -> None:
-        self._vocab: dict[str, int] = retriever.vocab_dict
-        self._indptr = np.asarray(retriever.scores["indptr"])
-        self.documents = int(retriever.scores["num_docs"])
-
-    def count(self, term: str) -> int:
-        """The number of passages holding the term (0 when unknown)."""
-        column = self._vocab.get(term)
-        if column is None:
-            return 0
-        return int(self._indptr[column + 1] - self._indptr[column])
