@@ -27,7 +27,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quotebot.retrieval import dense as retrieval_dense
 from quotebot.storage import dense
 
 DIMENSION = 384
@@ -89,11 +88,11 @@ def _query(folder: str, kind: str) -> dict[str, float]:
     asked = np.load(Path(folder) / "queries.npy")
     exact = np.load(Path(folder) / "exact.npy")
     index = dense.load(str(Path(folder) / f"{kind}.faiss"))
-    retrieval_dense.search_vectors(index, vectors, asked[0], 10)  # warm up
+    dense.search_vectors(index, vectors, asked[0], 10)  # warm up
     took, found = [], 0
     for query, truth in zip(asked, exact, strict=True):
         start = time.perf_counter()
-        hits = retrieval_dense.search_vectors(index, vectors, query, 10)
+        hits = dense.search_vectors(index, vectors, query, 10)
         took.append(time.perf_counter() - start)
         found += len(set(truth.tolist()) & {row for row, _ in hits})
     ms = 1000 * np.array(took)

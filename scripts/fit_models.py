@@ -61,7 +61,7 @@ def rerank_data(
 ) -> list[tuple[Question, list[dict[str, float]], list[bool]]]:
     rows = []
     for q, vector in zip(questions, vectors, strict=True):
-        query = retrieval.evidence.analyse(q.question, retrieval.frequencies(index))
+        query = retrieval.evidence.analyse(q.question, index)
         hits = retrieval.first_stage(index, q.question, vector=vector)[: retrieval.RERANKED]
         rows.append(
             (q, [retrieval.features(query, h) for h in hits], [is_right(h, q) for h in hits])

@@ -11,7 +11,6 @@ from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
 from quotebot import indexing, storage
 from quotebot.core import Engine
-from quotebot.retrieval import dense as retrieval_dense
 from quotebot.storage import dense
 
 
@@ -42,8 +41,8 @@ def test_approximate_search_recalls_the_exact_top_ten(kind: dense.Kind) -> None:
     assert dense.kind_of(approximate) == kind
     found = 0
     for query in queries:
-        truth = {row for row, _ in retrieval_dense.search_vectors(exact, vectors, query, 10)}
-        hits = retrieval_dense.search_vectors(approximate, vectors, query, 10)
+        truth = {row for row, _ in dense.search_vectors(exact, vectors, query, 10)}
+        hits = dense.search_vectors(approximate, vectors, query, 10)
         found += len(truth & {row for row, _ in hits})
         scores = [score for _, score in hits]
         assert scores == sorted(scores, reverse=True)

@@ -12,7 +12,6 @@ from quotebot import indexing, storage
 from quotebot.core import Engine
 from quotebot.indexing import embedding, onnx_encoder
 from quotebot.indexing.passages import split_passages
-from quotebot.retrieval import dense as retrieval_dense
 from quotebot.sources import read_sources
 
 QUESTIONS = [
@@ -52,14 +51,8 @@ def test_every_backend_ranks_the_passages_as_torch_does(
     """Same best passage; any two passages torch tells apart (by > 0.01) keep their order."""
     index = storage.open_index(sample_index)
     for question in QUESTIONS:
-        ours = dict(
-            retrieval_dense.search(
-                index, embedding.encode([question], backend=backend)[0], len(index)
-            )
-        )
-        torch = retrieval_dense.search(
-            index, embedding.encode([question], backend="torch")[0], len(index)
-        )
+        ours = dict(index.nearest(embedding.encode([question], backend=backend)[0], len(index)))
+        torch = index.nearest(embedding.encode([question], backend="torch")[0], len(index))
         assert max(ours, key=ours.__getitem__) == torch[0][0]
         for i, (better, high) in enumerate(torch):
             for worse, low in torch[i + 1 :]:

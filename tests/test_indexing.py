@@ -10,8 +10,8 @@ from tests.auxil.website import article_html, serve
 
 from quotebot import indexing, storage
 from quotebot.core import Engine
-from quotebot.retrieval import keyword
 from quotebot.sources import read_sources
+from quotebot.storage import keywords
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
@@ -54,8 +54,10 @@ def test_add_readd_change_remove(tmp_path: Path) -> None:
     assert removed.removed == ["ferry"] and "nope" in str(removed.skipped[0])
     index = storage.open_index(index_dir)
     assert [a.id for a in index.articles()] == ["bridge"] and len(index) == 1
-    assert index.dense.ntotal == 1 and len(keyword.scores(index, "ferry Oban")) == 1
-    assert not keyword.scores(index, "ferry Oban").any()  # gone from the keyword index too
+    assert index.dense.ntotal == 1 and len(index.keyword_scores(keywords.terms("ferry Oban"))) == 1
+    assert not index.keyword_scores(
+        keywords.terms("ferry Oban")
+    ).any()  # gone from the keyword index too
     assert all(h.passage.article_id == "bridge" for h in engine.answer("ferry to Oban").passages)
 
 

@@ -21,7 +21,6 @@ from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles
 from quotebot import indexing, storage
 from quotebot.core import Engine, answer_with
 from quotebot.indexing import embedding
-from quotebot.retrieval import dense as retrieval_dense
 
 
 def _leftovers(index_dir: Path) -> list[str]:
@@ -258,7 +257,7 @@ def test_unchanged_paragraphs_reuse_their_vectors(tmp_path: Path) -> None:
     index = storage.open_index(index_dir)
     assert np.array_equal(index.vectors[1], marker)  # reused
     assert not np.array_equal(index.vectors[0], vectors[0])  # the changed one, embedded anew
-    assert retrieval_dense.search(index, marker, 1)[0][0] == 1  # and FAISS holds the reused vector
+    assert index.nearest(marker, 1)[0][0] == 1  # and FAISS holds the reused vector
 
 
 def test_an_index_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:

@@ -203,12 +203,15 @@ def embed_passages(
     size = previous.manifest.dimension if previous is not None else embedding.dimension()
     vectors = np.zeros((len(passages), size), dtype=np.float32)
     todo: list[int] = []
+    reused: dict[int, int] = {}  # passage -> its row in the previous version
     for i, passage in enumerate(passages):
         row = known.get(passage.content_hash)
-        if row is None or previous is None:
+        if row is None:
             todo.append(i)
         else:
-            vectors[i] = previous.vectors[row]
+            reused[i] = row
+    if previous is not None and reused:
+        vectors[list(reused)] = previous.vectors_of(list(reused.values()))
     for start in range(0, len(todo), EMBED_CHUNK):
         chunk = todo[start : start + EMBED_CHUNK]
         vectors[chunk] = embedding.encode([passages[i].embedding_text for i in chunk])

@@ -5,7 +5,6 @@ the best ~20 reranked by how their sentences match the question (see ``evidence`
 from __future__ import annotations
 
 import json
-import weakref
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -15,8 +14,8 @@ import numpy as np
 
 from quotebot.indexing import embedding
 from quotebot.records import Hit
-from quotebot.retrieval import dense, evidence, keyword
-from quotebot.storage import Index
+from quotebot.retrieval import evidence
+from quotebot.storage import Index, keywords
 
 CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
 RERANKED = 20  # best fused passages the second stage looks at
@@ -34,17 +33,6 @@ class Ranking:
     query: evidence.Query
     hits: list[Hit]
     fused: list[float]  # the first stage's score of each hit
-
-
-_frequencies: weakref.WeakKeyDictionary[Index, keyword.Frequencies] = weakref.WeakKeyDictionary()
-
-
-def frequencies(index: Index) -> keyword.Frequencies:
-    """The keyword index's document frequencies, read once per opened index."""
-    found = _frequencies.get(index)
-    if found is None:
-        found = _frequencies[index] = keyword.Frequencies(index.keywords)
-    return found
 
 
 def search(
@@ -78,7 +66,7 @@ def rank(
     """Like ``search``, keeping what the second stage found out about the question."""
     if len(index) == 0:  # nothing indexed (every article removed)
         return Ranking(evidence.Query(question, {}, frozenset(), evidence.OTHER, 0.0), [], [])
-    query = evidence.analyse(question, frequencies(index))
+    query = evidence.analyse(question, index)
     if mode != "hybrid":
         hits = first_stage(index, question, mode, vector, limit=k)
         return Ranking(query, hits, [h.score for h in hits])
@@ -108,15 +96,15 @@ def first_stage(
         return []
     if vector is None:
         vector = embedding.encode([question])[0]
-    bm25 = keyword.scores(index, question)
+    bm25 = index.keyword_scores(keywords.terms(question))
     best_bm25 = float(bm25.max())
     pool = max(CANDIDATES, limit)
-    candidates = {row for row, _ in dense.search(index, vector, pool)}
+    candidates = {row for row, _ in index.nearest(vector, pool)}
     if best_bm25 > 0:
         top = np.argpartition(-bm25, min(pool, len(bm25) - 1))[:pool]
         candidates.update(int(row) for row in top if bm25[row] > 0)
     rows = np.array(sorted(candidates))
-    cosine = np.asarray(index.vectors[rows]) @ vector
+    cosine = index.vectors_of(rows) @ vector
     matched = bm25[rows] / best_bm25 if best_bm25 > 0 else np.zeros(len(rows))
     weight = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "keyword": 0.0}[mode]
     fused = weight * cosine + (1 - weight) * matched

@@ -12,8 +12,8 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from quotebot.retrieval import keyword
 from quotebot.storage import keywords
 
 _ABBREVIATIONS = frozenset(
@@ -203,15 +203,23 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if e > s] or [(0, len(text))]
 
 
-def analyse(question: str, frequencies: keyword.Frequencies) -> Query:
+class Frequencies(Protocol):
+    """What :func:`analyse` asks of an index: its size and how many passages hold a term."""
+
+    def __len__(self) -> int: ...
+
+    def document_frequency(self, term: str) -> int: ...
+
+
+def analyse(question: str, index: Frequencies) -> Query:
     """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
     words = (w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS)
     tokens = keywords.terms(" ".join(words))
-    n = frequencies.documents
+    n = len(index)
     weights: dict[str, float] = {}
     unknown = 0.0
     for token in dict.fromkeys(tokens):
-        df = frequencies.count(token)
+        df = index.document_frequency(token)
         weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         if df == 0:
             unknown += weights[token]

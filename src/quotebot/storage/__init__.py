@@ -134,6 +134,7 @@ class Index:
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
             self.keywords = keywords.load(path / KEYWORDS) if self.manifest.passages else None
+            self._frequencies: tuple[dict[str, int], np.ndarray] | None = None
             self._db = sqlite3.connect(
                 f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
             )
@@ -173,6 +174,40 @@ class Index:
 
     def __len__(self) -> int:
         return self.manifest.passages
+
+    @property
+    def where(self) -> str:
+        """The version, as messages name it."""
+        return str(self.path)
+
+    @property
+    def version(self) -> str:
+        """Which version this is (what CURRENT names when it is live)."""
+        return self.path.name
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k passages nearest to one unit vector, as (row, cosine), best first."""
+        return dense.search_vectors(self.dense, self.vectors, vector, k)
+
+    def vectors_of(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The passages' vectors, row for row."""
+        return np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+    def keyword_scores(self, tokens: list[str]) -> np.ndarray:
+        """The BM25 score of every passage for the question's tokens."""
+        if self.keywords is None:  # an index whose last article was removed
+            return np.zeros(0, dtype=np.float32)
+        return keywords.bm25_scores(self.keywords, tokens)
+
+    def document_frequency(self, term: str) -> int:
+        """How many passages hold the (stemmed) term."""
+        if self.keywords is None:
+            return 0
+        if self._frequencies is None:
+            self._frequencies = keywords.document_frequencies(self.keywords)
+        vocabulary, pointers = self._frequencies
+        column = vocabulary.get(term)
+        return 0 if column is None else int(pointers[column + 1] - pointers[column])
 
     def passages(self, rows: Sequence[int]) -> list[Passage]:
         """The passages at these rows, in the order asked."""

@@ -32,6 +32,7 @@ IVF_PROBES = 64  # lists searched per question
 PQ_BYTES = 48  # bytes per passage (384 dimensions / 48 = 8 per sub-quantizer)
 IVF_MIN = 1_000  # fewer passages than this are searched exactly even when ivfpq is asked
 _TRAIN_MAX = 50_000
+CANDIDATES = 10  # an approximate index proposes this many times k (at least 100), re-scored exactly
 
 
 def choose(size: int, kind: Kind, flat_limit: int) -> str:
@@ -114,6 +115,33 @@ def load(path: str) -> faiss.Index:
     elif isinstance(index, faiss.IndexIVF):
         index.nprobe = IVF_PROBES
     return index
+
+
+def search_vectors(
+    index: faiss.Index | qdrant.Collection, vectors: np.ndarray, query: np.ndarray, k: int
+) -> list[tuple[int, float]]:
+    """The k rows nearest to one unit vector, as (row, cosine), best first.
+
+    Args:
+        index: The FAISS index.
+        vectors: The same vectors, row for row (memory-mapped is fine: only candidates are read).
+        query: One unit vector.
+        k: How many rows.
+    """
+    k = min(k, index.ntotal)
+    if k <= 0:
+        return []
+    if isinstance(index, qdrant.Collection):
+        return index.search(query, k)
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    if kind_of(index) == "flat":
+        scores, rows = index.search(query, k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    _, proposed = index.search(query, min(index.ntotal, max(CANDIDATES * k, 100)))
+    rows = np.unique(proposed[0][proposed[0] >= 0])
+    exact = np.asarray(vectors[rows], dtype=np.float32) @ query[0]
+    best = np.argsort(-exact)[:k]
+    return [(int(rows[i]), float(exact[i])) for i in best]
 
 
 def _trained_ivfpq(vectors: np.ndarray) -> faiss.Index:

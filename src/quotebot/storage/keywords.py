@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
+import numpy as np
 
 
 @cache
@@ -68,3 +69,17 @@ def build(texts: list[str], folder: Path) -> None:
 def load(folder: Path) -> bm25s.BM25:
     """Load a saved keyword index, memory-mapped."""
     return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+
+
+def bm25_scores(retriever: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+    """The BM25 score of every passage for these query tokens (0 where none matches)."""
+    known = [t for t in tokens if t in retriever.vocab_dict]
+    if not known:
+        return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
+    return np.asarray(retriever.get_scores(known), dtype=np.float32)
+
+
+def document_frequencies(retriever: bm25s.BM25) -> tuple[dict[str, int], np.ndarray]:
+    """The saved index's vocabulary and its column pointers: df of term t is
+    ``indptr[vocab[t] + 1] - indptr[vocab[t]]``."""
+    return retriever.vocab_dict, np.asarray(retriever.scores["indptr"])
