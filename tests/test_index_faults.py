@@ -86,9 +86,9 @@ def test_a_reader_keeps_answering_when_the_new_version_is_damaged(
     assert engine.answer(FERRY_QUESTION).found
     old = engine.index.path
     tides = write_article(tmp_path / "more", "tides", "Tides", "Spring tides peak in March.")
-    new = indexing.add(index_dir, [tides]).version
-    assert new is not None
-    (new / "passages.sqlite").write_bytes(b"")
+    name = indexing.add(index_dir, [tides]).version
+    assert name is not None
+    (index_dir / name / "passages.sqlite").write_bytes(b"")
     for _ in range(3):
         result = engine.answer(FERRY_QUESTION)
         assert result.found and "noon" in result.quote

@@ -1,6 +1,6 @@
 """The `quotebot` command's entry point (also `python -m quotebot`)."""
 
-import sys
+import os
 
 
 def main() -> None:
@@ -8,7 +8,9 @@ def main() -> None:
     try:
         from quotebot.cli import main as run
     except KeyboardInterrupt:
-        sys.exit(130)
+        # At once: nothing was done yet, and tearing down half-loaded native libraries
+        # (torch, ONNX Runtime) can abort with a message of its own.
+        os._exit(130)
     run()
 
 

@@ -78,8 +78,20 @@ class UserError(Exception):
     """Something the user can fix; shown as one line, exit status 1."""
 
 
-def _index_dir(option: Path | None) -> Path:
-    return option if option is not None else Settings().paths.index_dir
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Keep the index in this PostgreSQL database (postgresql://user:pass@host/db) "
+        "instead of a folder. Defaults to $QUOTEBOT_DATABASE_URL.",
+        show_default=False,
+    ),
+]
+
+
+def _location(index_dir: Path | None, database_url: str | None) -> core.Location:
+    """Where the index is: the database when one is given or set, else the folder."""
+    return core.location(index_dir, database_url)
 
 
 @contextmanager
@@ -101,7 +113,7 @@ def _progress(label: str) -> Iterator[core.Progress]:
         yield update
 
 
-def _summarize(report: core.Report, index_dir: Path, *, removing: bool = False) -> None:
+def _summarize(report: core.Report, where: core.Location, *, removing: bool = False) -> None:
     """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
     (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
     for note in report.notes:
@@ -121,10 +133,10 @@ def _summarize(report: core.Report, index_dir: Path, *, removing: bool = False) 
     done = f"removed {len(report.removed)}" if removing else f"indexed {report.indexed}"
     holds = f"{report.articles} articles, {report.passages} passages"
     if report.version is None:
-        after = f"nothing changed in {index_dir} ({holds})"
+        after = f"nothing changed in {where} ({holds})"
     else:
         reused = report.passages - report.embedded
-        after = f"{index_dir} now holds {holds} ({report.embedded} embedded, {reused} reused)"
+        after = f"{where} now holds {holds} ({report.embedded} embedded, {reused} reused)"
     err.print(
         f"{done} articles, skipped {len(report.skipped)}"
         + (f" ({counts})" if counts else "")
@@ -132,7 +144,7 @@ def _summarize(report: core.Report, index_dir: Path, *, removing: bool = False) 
     )
 
 
-def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
+def change_index(where: core.Location, sources: list[str], *, replace: bool) -> None:
     """Build (replace=True) or add to (replace=False) the index, and report what happened.
 
     One line per skipped source and a summary; exit status 0 when any article was indexed,
@@ -140,8 +152,8 @@ def change_index(index_dir: Path, sources: list[str], *, replace: bool) -> None:
     """
     change = core.build if replace else core.add
     with _progress("Reading sources, embedding passages") as progress:
-        report = change(index_dir, sources, progress)
-    _summarize(report, index_dir)
+        report = change(where, sources, progress)
+    _summarize(report, where)
     if report.indexed:
         return
     if report.skipped:  # each with its reason, then the summary: said in full above
@@ -163,6 +175,7 @@ def index_build(
         ),
     ] = None,
     index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Build the index from scratch from files, folders and URLs.
 
@@ -175,7 +188,9 @@ def index_build(
         quotebot index build articles/ https://example.com/news/feed.xml
     """
     change_index(
-        _index_dir(index_dir), sources or [str(Settings().paths.articles_dir)], replace=True
+        _location(index_dir, database_url),
+        sources or [str(Settings().paths.articles_dir)],
+        replace=True,
     )
 
 
@@ -186,6 +201,7 @@ def index_add(
         typer.Argument(help="Files, folders or http(s):// URLs of articles or RSS/Atom feeds."),
     ],
     index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add articles from files, folders and URLs to the index.
 
@@ -196,16 +212,17 @@ def index_add(
 
         quotebot index add https://example.com/news/2024/05/agadez.html
     """
-    change_index(_index_dir(index_dir), sources, replace=False)
+    change_index(_location(index_dir, database_url), sources, replace=False)
 
 
 @index_app.command("remove")
 def index_remove(
     ids: Annotated[list[str], typer.Argument(help="Article ids, as `quotebot index list` shows.")],
     index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Remove articles by id."""
-    folder = _index_dir(index_dir)
+    folder = _location(index_dir, database_url)
     report = core.remove(folder, ids)
     _summarize(report, folder, removing=True)
     if not report.removed:
@@ -213,23 +230,22 @@ def index_remove(
 
 
 @index_app.command("list")
-def index_list(index_dir: IndexDir = None) -> None:
+def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """List the indexed articles: id, title, paragraph count."""
-    index = core.open_index(_index_dir(index_dir))
+    index = core.open_live(_location(index_dir, database_url))
     for article in index.articles():
         typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
 
 
 @index_app.command("stats")
-def index_stats(index_dir: IndexDir = None) -> None:
+def index_stats(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Show how the index was built and how big it is."""
-    folder = _index_dir(index_dir)
-    index = core.open_index(folder)
+    folder = _location(index_dir, database_url)
+    index = core.open_live(folder)
     manifest = index.manifest
-    size = sum(f.stat().st_size for f in index.path.rglob("*") if f.is_file())
     table = Table(show_header=False, box=None)
     for key, value in [
-        ("index", str(index.path)),
+        ("index", index.where),
         ("articles", manifest.articles),
         ("passages", manifest.passages),
         ("model", manifest.model),
@@ -237,7 +253,7 @@ def index_stats(index_dir: IndexDir = None) -> None:
         ("dense index", manifest.dense_index),
         ("format version", manifest.format_version),
         ("created at", manifest.created_at),
-        ("size on disk", f"{size / 1e6:.2f} MB"),
+        ("size on disk", f"{core.size_on_disk(folder) / 1e6:.2f} MB"),
     ]:
         table.add_row(key, str(value))
     out.print(table)
@@ -291,6 +307,7 @@ def ask(
         ),
     ] = None,
     index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Answer QUESTION by quoting the articles, with the source.
 
@@ -304,7 +321,7 @@ def ask(
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
-    engine = Engine(_index_dir(index_dir))
+    engine = Engine(_location(index_dir, database_url))
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
     for number, text in enumerate(questions):
@@ -315,7 +332,7 @@ def ask(
 
 
 @app.command()
-def chat(index_dir: IndexDir = None) -> None:
+def chat(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Ask questions at a prompt in the terminal.
 
     Type a question and press Enter; help shows how, quit or exit (or Ctrl-D) leaves. The
@@ -324,7 +341,11 @@ def chat(index_dir: IndexDir = None) -> None:
 
         echo "How far is Agadez from Niamey?" | quotebot chat
     """
-    engine = Engine(_index_dir(index_dir))
+    _chat(_location(index_dir, database_url))
+
+
+def _chat(where: core.Location) -> None:
+    engine = Engine(where)
     engine.index  # noqa: B018
     if not sys.stdin.isatty():
         for text in _questions_from_stdin():
@@ -352,6 +373,15 @@ def eval_command(
             "--index-dir",
             help="Use the index here (built from --articles first if there is none). "
             "Defaults to a temporary one.",
+            show_default=False,
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Use the index in this PostgreSQL database (built from --articles first if "
+            "it holds none).",
             show_default=False,
         ),
     ] = None,
@@ -383,10 +413,12 @@ def eval_command(
     if not inside:
         raise UserError(f"no question in {questions} is about an article in {articles}")
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
-        folder = index_dir or Path(tmp) / "index"
-        if core.current_version(folder) is None:
-            change_index(folder, [str(articles)], replace=True)
-        index = core.open_index(folder)
+        where: core.Location = (
+            core.Database(database_url) if database_url else index_dir or Path(tmp) / "index"
+        )
+        if not core.has_index(where):
+            change_index(where, [str(articles)], replace=True)
+        index = core.open_live(where)
         with _progress("Asking questions") as progress:
             threshold = Settings().answers.answer_threshold
             report = evaluation.evaluate(
@@ -401,19 +433,21 @@ def eval_command(
 
 
 @app.command()
-def bot(index_dir: IndexDir = None) -> None:
+def bot(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Run the Telegram bot until stopped (see bot/README.md).
 
     It polls the Bot API with TELEGRAM_BOT_TOKEN (from the environment or .env) and answers
     from the index, following rebuilds without a restart.
     """
+    _bot(_location(index_dir, database_url))
+
+
+def _bot(where: core.Location) -> None:
     from quotebot.telegram import BotConfigError, run_bot
 
-    settings = Settings()
-    folder = _index_dir(index_dir)
     try:
-        Engine(folder).index  # noqa: B018  (fail early when there is no index)
-        run_bot(settings, folder)
+        Engine(where).index  # noqa: B018  (fail early when there is no index)
+        run_bot(Settings(), where)
     except BotConfigError as error:
         raise UserError(str(error)) from error
 
@@ -441,7 +475,7 @@ def bench(ctx: typer.Context) -> None:
 
 
 @app.command()
-def run(index_dir: IndexDir = None) -> None:
+def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Index the articles if needed, then run the bot or the chat.
 
     With no index yet one is built from ./articles (QUOTEBOT_ARTICLES_DIR); when articles
@@ -449,14 +483,14 @@ def run(index_dir: IndexDir = None) -> None:
     /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the chat.
     """
     settings = Settings()
-    folder = _index_dir(index_dir)
-    if core.needs_indexing(folder, settings.paths.articles_dir):
-        first = core.current_version(folder) is None
-        change_index(folder, [str(settings.paths.articles_dir)], replace=first)
+    where = _location(index_dir, database_url)
+    if core.needs_indexing(where, settings.paths.articles_dir):
+        first = not core.has_index(where)
+        change_index(where, [str(settings.paths.articles_dir)], replace=first)
     if settings.telegram.bot_token is not None:
-        bot(folder)
+        _bot(where)
     else:
-        chat(folder)
+        _chat(where)
 
 
 def _setting_problem(error: ValidationError) -> str:

@@ -3,8 +3,10 @@ changes, and answer a question (retrieval, then the reader, the quote and the de
 
 from __future__ import annotations
 
+import calendar
 import logging
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +18,30 @@ from quotebot.answering.quote import quote_around
 from quotebot.indexing import Progress, Report, add, build, embedding, remove
 from quotebot.records import Answer
 from quotebot.retrieval import rank
-from quotebot.storage import Index, IndexLocked, StoreError, current_version, open_index
+from quotebot.storage import (
+    AnyIndex,
+    Index,
+    IndexLocked,
+    Location,
+    StoreError,
+    current_version,
+    has_index,
+    open_index,
+    open_live,
+    postgres,
+)
+from quotebot.storage.postgres import Database
 
 __all__ = [
     "DEFAULT_K",
+    "AnyIndex",
     "Answer",
+    "Database",
+    "Location",
+    "has_index",
+    "location",
+    "open_live",
+    "size_on_disk",
     "Engine",
     "Index",
     "IndexLocked",
@@ -43,7 +64,7 @@ DEFAULT_K = 5
 
 
 def answer_with(
-    index: storage.Index,
+    index: storage.AnyIndex,
     question: str,
     k: int = DEFAULT_K,
     *,
@@ -99,15 +120,17 @@ def answer_with(
 
 
 class Engine:
-    """Answers questions from the live index in one folder, following it as it changes.
+    """Answers questions from the live index at one location (a folder or a database),
+    following it as it changes.
 
-    Before each question it checks (one small file read) whether a new version went
-    live, and opens it; questions already running finish on the version they began with.
+    Before each question it checks (one small file read, or one small query) whether a new
+    version went live, and opens it; questions already running finish on the version they
+    began with.
     """
 
-    def __init__(self, index_dir: Path, show_threshold: float | None = None) -> None:
+    def __init__(self, location: storage.Location, show_threshold: float | None = None) -> None:
         """Args:
-        index_dir: The index folder.
+        location: The index folder, or the database (``storage.postgres.Database``).
         show_threshold: The answer confidence at which short answers are shown; defaults to
             the ``QUOTEBOT_ANSWER_THRESHOLD`` setting, else the fitted threshold.
         """
@@ -116,35 +139,36 @@ class Engine:
 
             show_threshold = Settings().answers.answer_threshold
         self.show_threshold = show_threshold
-        self.index_dir = index_dir
+        self.location = location
         self._lock = threading.Lock()
-        self._index: storage.Index | None = None
-        self._refused: Path | None = None  # a version that would not open; tried once
+        self._index: storage.AnyIndex | None = None
+        self._refused: str | None = None  # a version that would not open; tried once
 
     @property
-    def index(self) -> storage.Index:
-        """The live index, reopened when a new version has gone live.
-
-        Should the new version fail to open, the one already open keeps answering.
+    def index(self) -> storage.AnyIndex:
+        """The live index, reopened when a new version has gone live (or the connection to
+        the database was lost). Should the new version fail to open, the one already open
+        keeps answering.
         """
-        live = storage.current_version(self.index_dir)
+        live = storage.live_version(self.location)
         with self._lock:
-            if self._index is None:
-                self._index = storage.open_index(self.index_dir, embedding.MODEL)
-            elif live is not None and live not in (self._index.path, self._refused):
+            current = self._index
+            if current is None or getattr(current, "broken", False):
+                current = self._index = storage.open_live(self.location, embedding.MODEL)
+            elif live is not None and live not in (current.version, self._refused):
                 try:
-                    self._index = storage.open_index(self.index_dir, embedding.MODEL)
+                    current = self._index = storage.open_live(self.location, embedding.MODEL)
                 except storage.StoreError as error:
                     self._refused = live
-                    log.warning("still answering from %s: %s", self._index.path, error)
-            return self._index
+                    log.warning("still answering from %s: %s", current.where, error)
+            return current
 
     def answer(self, question: str, k: int = DEFAULT_K) -> Answer:
         """Answer one question; see :func:`answer_with`."""
         return answer_with(self.index, question, k, show_threshold=self.show_threshold)
 
 
-_engines: dict[Path, Engine] = {}
+_engines: dict[str, Engine] = {}
 
 
 def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> Answer:
@@ -162,19 +186,43 @@ def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> 
         ValueError: the question is empty.
         storage.StoreError: there is no usable index.
     """
-    if index_dir is None:
-        from quotebot.settings import Settings
-
-        index_dir = Settings().paths.index_dir
-    engine = _engines.setdefault(index_dir.resolve(), Engine(index_dir))
+    where = location(index_dir)
+    key = str(where.resolve()) if isinstance(where, Path) else where.url
+    engine = _engines.setdefault(key, Engine(where))
     return engine.answer(question, k)
 
 
-def needs_indexing(index_dir: Path, articles_dir: Path) -> bool:
+def location(index_dir: Path | None = None, database_url: str | None = None) -> Location:
+    """Where the index is: the database given (or ``QUOTEBOT_DATABASE_URL``), else the folder
+    given (or ``QUOTEBOT_INDEX_DIR``)."""
+    from quotebot.settings import Settings
+
+    settings = Settings()
+    url = database_url or settings.storage.database_url
+    if url:
+        return Database(url)
+    return index_dir if index_dir is not None else settings.paths.index_dir
+
+
+def needs_indexing(where: Location, articles_dir: Path) -> bool:
     """Whether there is no index yet, or a file under ``articles_dir`` changed since the
     live version was written (what ``quotebot run`` checks before it starts)."""
-    version = storage.current_version(index_dir)
-    if version is None:
+    if not storage.has_index(where):
         return True
     newest = max((p.stat().st_mtime for p in articles_dir.rglob("*") if p.is_file()), default=0)
-    return newest > version.stat().st_mtime
+    if isinstance(where, Database):
+        created = storage.open_live(where).manifest.created_at
+        written = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+        return newest > written
+    version = storage.current_version(where)
+    return version is None or newest > version.stat().st_mtime
+
+
+def size_on_disk(where: Location) -> int:
+    """Bytes the live index takes: its version folder, or its tables in the database."""
+    if isinstance(where, Database):
+        return postgres.size_on_disk(where)
+    version = storage.current_version(where)
+    if version is None:
+        return 0
+    return sum(f.stat().st_size for f in version.rglob("*") if f.is_file())

@@ -29,7 +29,9 @@ def bridge(folder: Path) -> Path:
     return write_article(folder, "bridge", "Bridge works", "The old bridge closes in May.")
 
 
-def many_articles(folder: Path, count: int, paragraphs: int = 5) -> list[Path]:
+def many_articles(
+    folder: Path, count: int, paragraphs: int = 5, prefix: str = "town-"
+) -> list[Path]:
     """``count`` articles of distinct made-up paragraphs, to give a build real work."""
     towns = ["Arden", "Brill", "Corfe", "Dunster", "Eyam", "Frome", "Goring", "Hythe"]
     things = ["library", "market", "harbour", "school", "museum", "station", "bakery"]
@@ -41,7 +43,7 @@ def many_articles(folder: Path, count: int, paragraphs: int = 5) -> list[Path]:
             f"after {i + 2} years of planning, said councillor number {n}-{i}."
             for i in range(paragraphs)
         ]
-        written.append(write_article(folder, f"town-{n:03d}", f"{town} news {n}", *body))
+        written.append(write_article(folder, f"{prefix}{n:03d}", f"{town} news {n}", *body))
     return written
 
 

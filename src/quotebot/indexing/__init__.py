@@ -40,7 +40,7 @@ class Report:
     articles: int = 0  # in the index afterwards
     passages: int = 0  # in the index afterwards
     embedded: int = 0  # passages embedded by this change (the rest were reused)
-    version: Path | None = None  # the new live version; None when nothing changed
+    version: str | None = None  # the new live version's name; None when nothing changed
 
     @property
     def indexed(self) -> int:
@@ -49,7 +49,7 @@ class Report:
 
 
 def build(
-    index_dir: Path, sources: Iterable[str | Path], progress: Progress | None = None
+    location: storage.Location, sources: Iterable[str | Path], progress: Progress | None = None
 ) -> Report:
     """Build the index from scratch from sources; only when complete does it go live.
 
@@ -59,47 +59,49 @@ def build(
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:  # the index stays as it was; say what it holds
-        _count(report, _open_live(index_dir, strict=False))
+        _count(report, _live_or_none(location))
         return report
-    with storage.writer(index_dir):
-        _recover(index_dir, report)
-        previous = _open_live(index_dir, strict=False)
+    with storage.changing(location, embedding.DIMENSION) as change:
+        report.notes += change.notes
+        previous = change.live(embedding.MODEL, strict=False)
         old = _hashes(previous)
         for article in read.articles:
             _classify(report, article, old.get(article.id))
         report.removed = [i for i in old if i not in {a.id for a in read.articles}]
-        _write(index_dir, read.articles, previous, report, progress)
+        _write(change, read.articles, previous, report, progress)
     return report
 
 
-def add(index_dir: Path, sources: Iterable[str | Path], progress: Progress | None = None) -> Report:
+def add(
+    location: storage.Location, sources: Iterable[str | Path], progress: Progress | None = None
+) -> Report:
     """Add articles to the index, replacing those with the same id; the rest stay."""
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:
-        _count(report, _open_live(index_dir, strict=False))
+        _count(report, _live_or_none(location))
         return report
-    with storage.writer(index_dir):
-        _recover(index_dir, report)
-        previous = _open_live(index_dir, strict=True)
+    with storage.changing(location, embedding.DIMENSION) as change:
+        report.notes += change.notes
+        previous = change.live(embedding.MODEL, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
         old = _hashes(previous)
         for article in read.articles:
             _classify(report, article, old.get(article.id))
             articles[article.id] = article
         if report.added or report.updated:
-            _write(index_dir, list(articles.values()), previous, report, progress)
+            _write(change, list(articles.values()), previous, report, progress)
         else:
             _count(report, previous)
     return report
 
 
-def remove(index_dir: Path, ids: Iterable[str]) -> Report:
+def remove(location: storage.Location, ids: Iterable[str]) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
     report = Report()
-    with storage.writer(index_dir):
-        _recover(index_dir, report)
-        previous = storage.open_index(index_dir, embedding.MODEL)
+    with storage.changing(location, embedding.DIMENSION) as change:
+        report.notes += change.notes
+        previous = storage.open_live(location, embedding.MODEL)
         articles = {a.id: a for a in previous.read_articles()}
         for article_id in ids:
             if articles.pop(article_id, None) is None:
@@ -107,7 +109,7 @@ def remove(index_dir: Path, ids: Iterable[str]) -> Report:
             else:
                 report.removed.append(article_id)
         if report.removed:
-            _write(index_dir, list(articles.values()), previous, report, None)
+            _write(change, list(articles.values()), previous, report, None)
         else:
             _count(report, previous)
     return report
@@ -123,7 +125,7 @@ def _classify(report: Report, article: Article, old_hash: str | None) -> None:
         report.unchanged.append(article.id)
 
 
-def _hashes(index: storage.Index | None) -> dict[str, str]:
+def _hashes(index: storage.AnyIndex | None) -> dict[str, str]:
     """The content hash of each indexed article, as stored (computed for older indexes)."""
     if index is None:
         return {}
@@ -133,43 +135,23 @@ def _hashes(index: storage.Index | None) -> dict[str, str]:
     return {a.id: a.content_hash for a in index.read_articles()}
 
 
-def _recover(index_dir: Path, report: Report) -> None:
-    """An unreadable CURRENT beside complete versions is never "no index": make the
-    newest good version live again (and say so), or refuse without touching anything."""
-    version = storage.recover(index_dir)
-    if version is not None:
-        report.notes.append(
-            f"{index_dir / storage.CURRENT} could not be read; recovered the newest good "
-            f"version, {version.name}"
-        )
-
-
-def _open_live(index_dir: Path, *, strict: bool) -> storage.Index | None:
-    """The live index, or None when there is none yet.
-
-    With ``strict`` an index that cannot be used (damaged, another model) is an error,
-    so that adding to it never silently drops what it holds; without, a build from
-    scratch replaces it.
-    """
-    if storage.current_version(index_dir) is None and not storage.complete_versions(index_dir):
-        return None
+def _live_or_none(location: storage.Location) -> storage.AnyIndex | None:
+    """The live index when one opens (to say what it holds), else None."""
     try:
-        return storage.open_index(index_dir, embedding.MODEL)
+        return storage.open_live(location) if storage.has_index(location) else None
     except storage.StoreError:
-        if strict:
-            raise
         return None
 
 
-def _count(report: Report, index: storage.Index | None) -> None:
+def _count(report: Report, index: storage.AnyIndex | None) -> None:
     if index is not None:
         report.articles, report.passages = index.manifest.articles, len(index)
 
 
 def _write(
-    index_dir: Path,
+    change: storage.Change,
     articles: list[Article],
-    previous: storage.Index | None,
+    previous: storage.AnyIndex | None,
     report: Report,
     progress: Progress | None,
 ) -> None:
@@ -184,14 +166,14 @@ def _write(
             )
         passages += kept[:limit]
     vectors, report.embedded = embed_passages(passages, previous, progress)
-    report.version = storage.write_version(
-        index_dir, articles, passages, vectors, model=embedding.MODEL_NAME
-    )
+    report.version = change.write(articles, passages, vectors, model=embedding.MODEL_NAME)
     report.articles, report.passages = len(articles), len(passages)
 
 
 def embed_passages(
-    passages: list[Passage], previous: storage.Index | None = None, progress: Progress | None = None
+    passages: list[Passage],
+    previous: storage.AnyIndex | None = None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for passages: reused from ``previous`` where the same text was embedded,
     computed in chunks for the rest.

@@ -15,7 +15,7 @@ import numpy as np
 from quotebot.indexing import embedding
 from quotebot.records import Hit
 from quotebot.retrieval import evidence
-from quotebot.storage import Index, keywords
+from quotebot.storage import AnyIndex, keywords
 
 CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
 RERANKED = 20  # best fused passages the second stage looks at
@@ -36,7 +36,7 @@ class Ranking:
 
 
 def search(
-    index: Index,
+    index: AnyIndex,
     question: str,
     k: int = 5,
     *,
@@ -56,7 +56,7 @@ def search(
 
 
 def rank(
-    index: Index,
+    index: AnyIndex,
     question: str,
     k: int = 5,
     *,
@@ -81,7 +81,7 @@ def rank(
 
 
 def first_stage(
-    index: Index,
+    index: AnyIndex,
     question: str,
     mode: Mode = "hybrid",
     vector: np.ndarray | None = None,

@@ -23,14 +23,15 @@ import logging
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from quotebot.records import Article, ArticleInfo, Passage
-from quotebot.storage import dense, keywords, qdrant, versions
+from quotebot.storage import dense, keywords, postgres, qdrant, versions
 from quotebot.storage.qdrant import QdrantError
 from quotebot.storage.versions import (
     CURRENT,
@@ -103,6 +104,27 @@ class Manifest:
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> CRC-32, hex
 
     @classmethod
+    def of(
+        cls,
+        model: str,
+        vectors: np.ndarray,
+        passages: int,
+        articles: int,
+        dense_index: str,
+        checksums: dict[str, str] | None = None,
+    ) -> Manifest:
+        """The manifest of a version written now."""
+        return cls(
+            model=model,
+            dimension=int(vectors.shape[1]),
+            passages=passages,
+            articles=articles,
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            dense_index=dense_index,
+            checksums=checksums or {},
+        )
+
+    @classmethod
     def load(cls, path: Path) -> Manifest:
         data = json.loads((path / MANIFEST).read_text())
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
@@ -129,7 +151,7 @@ class Index:
     def _open(self, path: Path, model: Model | None) -> None:
         try:
             self.manifest = Manifest.load(path)
-            _check_model(path, self.manifest, model)
+            check_model(path, self.manifest, model)
             self.dense = dense.open_index(path, self.manifest.dense_index)
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
@@ -274,17 +296,17 @@ class Index:
         self._in_use.close()
 
 
-def _check_model(path: Path, manifest: Manifest, model: Model | None) -> None:
+def check_model(where: Path | str, manifest: Manifest, model: Model | None) -> None:
     """Refuse an index whose vectors another model (or a newer quotebot) made."""
     if manifest.format_version > FORMAT_VERSION:
         raise StoreError(
-            f"the index in {path} was written by a newer quotebot (format "
+            f"the index in {where} was written by a newer quotebot (format "
             f"{manifest.format_version}); upgrade quotebot or rebuild it with "
             "`quotebot index build`"
         )
     if model is not None and (manifest.model, manifest.dimension) != model:
         raise StoreError(
-            f"the index in {path} was built with the model {manifest.model} "
+            f"the index in {where} was built with the model {manifest.model} "
             f"({manifest.dimension} dimensions), but quotebot embeds with "
             f"{model[0]} ({model[1]}); rebuild it with `quotebot index build`"
         )
@@ -427,13 +449,12 @@ def _write_version(
     if passages:
         keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
     _write_database(tmp / DATABASE, articles, passages)
-    manifest = Manifest(
-        model=model,
-        dimension=int(vectors.shape[1]),
-        passages=len(passages),
-        articles=len(articles),
-        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        dense_index=dense_kind,
+    manifest = Manifest.of(
+        model,
+        vectors,
+        len(passages),
+        len(articles),
+        dense_kind,
         checksums={
             file: _crc32(tmp / file)
             for file in (dense.FILE, VECTORS, DATABASE)
@@ -465,3 +486,101 @@ def _write_database(path: Path, articles: list[Article], passages: Sequence[Pass
         db.commit()
     finally:
         db.close()
+
+
+# -- where an index lives: a folder (the default) or a PostgreSQL database -------------------
+
+Location = Path | postgres.Database
+"""An index folder, or the database that holds the index (``QUOTEBOT_DATABASE_URL``)."""
+AnyIndex = Index | postgres.PostgresIndex
+"""An opened index, from a folder or a database: the same small interface."""
+
+
+def describe(location: Location) -> str:
+    """The location as messages name it."""
+    return str(location)
+
+
+def open_live(location: Location, model: Model | None = None) -> AnyIndex:
+    """The live index at ``location`` (see :func:`open_index`)."""
+    if isinstance(location, postgres.Database):
+        return postgres.PostgresIndex(location, model)
+    return open_index(location, model)
+
+
+def live_version(location: Location) -> str | None:
+    """Which version is live (None: no index yet); cheap enough to ask before each question."""
+    if isinstance(location, postgres.Database):
+        return postgres.live_version(location)
+    version = current_version(location)
+    return None if version is None else version.name
+
+
+def has_index(location: Location) -> bool:
+    """Whether anything was ever indexed there (a damaged index counts)."""
+    if isinstance(location, postgres.Database):
+        return postgres.live_version(location) is not None
+    return current_version(location) is not None or bool(complete_versions(location))
+
+
+class Change:
+    """One change of the index, under its writer lock: what is live, then the new version."""
+
+    def __init__(self, location: Location, connection: object | None = None) -> None:
+        self.location = location
+        self.notes: list[str] = []
+        self._connection = connection
+
+    def live(self, model: Model, *, strict: bool) -> AnyIndex | None:
+        """The live index, or None when there is none yet.
+
+        With ``strict`` an index that cannot be used (damaged, another model) is an error,
+        so that adding to it never silently drops what it holds; without, a build from
+        scratch replaces it.
+        """
+        if not has_index(self.location):
+            return None
+        try:
+            return open_live(self.location, model)
+        except StoreError:
+            if strict:
+                raise
+            return None
+
+    def write(
+        self,
+        articles: Sequence[Article],
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        model: str,
+    ) -> str:
+        """Write the complete new version and make it live; its name."""
+        if isinstance(self.location, postgres.Database):
+            manifest = Manifest.of(model, vectors, len(passages), len(articles), "pgvector-hnsw")
+            return postgres.write_version(
+                self._connection, self.location, articles, passages, vectors, asdict(manifest)
+            )
+        return write_version(self.location, articles, passages, vectors, model).name
+
+
+@contextmanager
+def changing(location: Location, dimension: int) -> Iterator[Change]:
+    """Hold the writer lock of the index at ``location`` for one change.
+
+    A folder: its lock file (another writer is refused, :class:`IndexLocked`), and an
+    unreadable CURRENT recovered first. A database: a transaction with an advisory lock
+    (another writer waits), committed when the block ends.
+    """
+    if isinstance(location, postgres.Database):
+        with postgres.writer(location, dimension) as connection:
+            yield Change(location, connection)
+        return
+    with writer(location):
+        change = Change(location)
+        version = recover(location)
+        if version is not None:
+            change.notes.append(
+                f"{location / CURRENT} could not be read; recovered the newest good "
+                f"version, {version.name}"
+            )
+        yield change

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from quotebot import core
 from quotebot.core import Engine
 from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
@@ -113,8 +113,9 @@ def api_urls(settings: Settings) -> tuple[str, str]:
     return base, files
 
 
-def build_application(settings: Settings, index_dir: Path | None = None) -> Application:  # type: ignore[type-arg]
-    """The bot's Application with every handler, answering from the index in ``index_dir``.
+def build_application(settings: Settings, index_dir: core.Location | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot's Application with every handler, answering from the index in ``index_dir``
+    (a folder, or the database).
 
     Args:
         settings: The token, API URLs, admins, allowed chats and limits.
@@ -263,7 +264,7 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
-def run_bot(settings: Settings, index_dir: Path | None = None) -> None:
+def run_bot(settings: Settings, index_dir: core.Location | None = None) -> None:
     """Run the bot with long polling until stopped (Ctrl-C, SIGTERM).
 
     Raises:

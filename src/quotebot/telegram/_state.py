@@ -7,10 +7,10 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from telegram.ext import ContextTypes
 
+from quotebot import core
 from quotebot.core import Engine
 from quotebot.settings import Settings
 
@@ -53,7 +53,7 @@ class BotState:
     """Everything the handlers share, kept in ``application.bot_data``."""
 
     settings: Settings
-    index_dir: Path
+    index_dir: core.Location
     engine: Engine
     limiter: QuestionLimiter
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

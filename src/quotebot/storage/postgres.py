@@ -1,0 +1,447 @@
+"""The whole index in PostgreSQL with pgvector (``QUOTEBOT_DATABASE_URL``), for bots and
+writers on several hosts sharing one index.
+
+The same small interface as a version folder: every change writes a complete new version
+(rows tagged with its number) in one transaction, under an advisory lock, and makes it live
+in the same commit; a reader opens the live version and keeps answering from it until a
+newer one is live. The previous version stays (like the spare folder), so a question in
+flight when a new version goes live finishes on its rows.
+
+Tables: ``quotebot_meta`` (schema and live version), ``quotebot_versions`` (manifests),
+``quotebot_articles``, ``quotebot_passages`` (text, source and a ``halfvec`` embedding under
+an HNSW cosine index), ``quotebot_postings`` (BM25 weight of each term in each passage,
+computed as bm25s computes them, so the keyword half scores the same) and ``quotebot_terms``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from quotebot.records import Article, ArticleInfo, Passage
+from quotebot.storage.keywords import tokenize
+from quotebot.storage.versions import StoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+"""Bump with a migration in :data:`_MIGRATIONS` when the tables change."""
+LOCK_KEY = 7_202_612  # the advisory lock every writer of the index takes
+HNSW_SEARCH_DEPTH = 100  # hnsw.ef_search
+K1, B = 1.5, 0.75  # bm25s's defaults ("lucene")
+WAIT_NOTICE = 2.0  # seconds a writer waits for another before it says so
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS quotebot_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS quotebot_versions (
+    version bigint PRIMARY KEY, manifest jsonb NOT NULL, created_at timestamptz DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS quotebot_articles (
+    version bigint NOT NULL, position int NOT NULL, id text NOT NULL, title text NOT NULL,
+    url text, published text, source text, paragraphs jsonb NOT NULL, hash text NOT NULL,
+    PRIMARY KEY (version, position)
+);
+CREATE TABLE IF NOT EXISTS quotebot_passages (
+    version bigint NOT NULL, row int NOT NULL, article_id text NOT NULL, paragraph int NOT NULL,
+    part int NOT NULL, text text NOT NULL, hash text NOT NULL, embedding halfvec({dimension}),
+    PRIMARY KEY (version, row)
+);
+CREATE INDEX IF NOT EXISTS quotebot_passages_embedding
+    ON quotebot_passages USING hnsw (embedding halfvec_cosine_ops);
+CREATE TABLE IF NOT EXISTS quotebot_postings (
+    version bigint NOT NULL, term text NOT NULL, row int NOT NULL, weight real NOT NULL,
+    PRIMARY KEY (version, term, row)
+);
+CREATE TABLE IF NOT EXISTS quotebot_terms (
+    version bigint NOT NULL, term text NOT NULL, df int NOT NULL, PRIMARY KEY (version, term)
+);
+"""
+_DATA_TABLES = ("quotebot_articles", "quotebot_passages", "quotebot_postings", "quotebot_terms")
+_MIGRATIONS: dict[int, str] = {}  # from schema N to N+1
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where the index lives when it lives in PostgreSQL: a libpq URL."""
+
+    url: str
+
+    def __str__(self) -> str:
+        """The database as messages name it: host, port and name, never the password."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or _query_host(parts.query) or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+        name = parts.path.lstrip("/") or "postgres"
+        return f"the database {name} on {host}{port}"
+
+
+def _query_host(query: str) -> str:
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "host":
+            return value
+    return ""
+
+
+def connect(database: Database, autocommit: bool = False) -> Any:
+    """A connection, or one line naming the host (never the password) when it fails."""
+    import psycopg
+
+    try:
+        connection = psycopg.connect(database.url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as error:
+        raise StoreError(f"cannot connect to {database}: {_reason(error, database)}") from None
+    return connection
+
+
+def _reason(error: Exception, database: Database) -> str:
+    """The first line of a driver error, with the URL's password taken out."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    password = urlsplit(database.url).password
+    if password:
+        text = text.replace(password, "***")
+    return text.removeprefix("connection failed: ")
+
+
+def _ensure_schema(connection: Any, database: Database, dimension: int) -> None:
+    """Create the tables (and the vector extension) when missing; migrate an older schema."""
+    try:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except Exception as error:  # noqa: BLE001  (the driver's error for a missing extension)
+        raise StoreError(
+            f"{database} has no pgvector (the vector extension): {_reason(error, database)}; "
+            "install pgvector on the server, or ask its administrator to"
+        ) from None
+    connection.execute(_TABLES.format(dimension=int(dimension)))
+    schema = _meta(connection, "schema")
+    if schema is None:
+        connection.execute(
+            "INSERT INTO quotebot_meta VALUES ('schema', %s) ON CONFLICT DO NOTHING", (SCHEMA,)
+        )
+        return
+    _check_schema(int(schema), database)
+
+
+def _check_schema(schema: int, database: Database) -> None:
+    if schema > SCHEMA:
+        raise StoreError(
+            f"the index in {database} was written by a newer quotebot (schema {schema}); "
+            "upgrade quotebot"
+        )
+    if schema < SCHEMA:
+        raise StoreError(
+            f"the index in {database} has an older schema ({schema}); run "
+            "`quotebot index build` to rebuild it in the current one"
+        )
+
+
+def _meta(connection: Any, key: str) -> str | None:
+    row = connection.execute("SELECT value FROM quotebot_meta WHERE key = %s", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def live_version(database: Database) -> str | None:
+    """The live version's number, or None when the database holds no index yet."""
+    with connect(database, autocommit=True) as connection:
+        return _live(connection)
+
+
+def _live(connection: Any) -> str | None:
+    try:
+        return _meta(connection, "live")
+    except Exception:  # noqa: BLE001  (no tables yet: no index)
+        connection.rollback() if not connection.autocommit else None
+        return None
+
+
+class PostgresIndex:
+    """One opened version of the index in PostgreSQL (the interface of a version folder)."""
+
+    def __init__(self, database: Database, model: tuple[str, int] | None = None) -> None:
+        from quotebot.storage import Manifest, check_model
+
+        self.database = database
+        self._connection = connect(database, autocommit=True)
+        try:
+            version = _live(self._connection)
+            if version is None:
+                raise StoreError(f"no index in {database}; build one with `quotebot index build`")
+            schema = _meta(self._connection, "schema")
+            _check_schema(int(schema or 0), database)
+            (manifest,) = self._connection.execute(
+                "SELECT manifest FROM quotebot_versions WHERE version = %s", (int(version),)
+            ).fetchone()
+        except StoreError:
+            self._connection.close()
+            raise
+        except Exception as error:  # noqa: BLE001  (a database without quotebot's tables)
+            self._connection.close()
+            raise StoreError(
+                f"{database} holds no quotebot index ({_reason(error, database)}); "
+                "build one with `quotebot index build`"
+            ) from None
+        self._version = int(version)
+        self.manifest = Manifest(
+            **{k: manifest[k] for k in Manifest.__dataclass_fields__ if k in manifest}
+        )
+        check_model(str(database), self.manifest, model)
+        self._connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
+        self._connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        self._frequencies: dict[str, int] | None = None
+        self.broken = False  # the connection was lost: the Engine opens the index again
+
+    @property
+    def where(self) -> str:
+        return str(self.database)
+
+    @property
+    def version(self) -> str:
+        return str(self._version)
+
+    def __len__(self) -> int:
+        return self.manifest.passages
+
+    def _rows(self, sql: str, **params: Any) -> list[Any]:
+        """The rows of a query of this version (``%(version)s``), or one line on failure."""
+        try:
+            cursor = self._connection.execute(sql, {"version": self._version, **params})
+            return list(cursor.fetchall())
+        except Exception as error:  # noqa: BLE001  (the driver's errors: one line)
+            self.broken = self._connection.closed or self._connection.broken
+            reason = _reason(error, self.database)
+            raise StoreError(f"reading {self.database} failed: {reason}") from None
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if k <= 0 or not len(self):
+            return []
+        rows = self._rows(
+            "SELECT row, 1 - (embedding <=> %(q)s::halfvec) FROM quotebot_passages "
+            "WHERE version = %(version)s ORDER BY embedding <=> %(q)s::halfvec LIMIT %(k)s",
+            q=_halfvec(vector),
+            k=k,
+        )
+        return [(int(r), float(c)) for r, c in rows]
+
+    def vectors_of(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        wanted = [int(r) for r in rows]
+        found = {
+            int(row): _parse_vector(text)
+            for row, text in self._rows(
+                "SELECT row, embedding::text FROM quotebot_passages "
+                "WHERE version = %(version)s AND row = ANY(%(rows)s)",
+                rows=wanted,
+            )
+        }
+        out = np.zeros((len(wanted), self.manifest.dimension), dtype=np.float32)
+        for i, row in enumerate(wanted):
+            out[i] = found[row]
+        return out
+
+    def keyword_scores(self, tokens: list[str]) -> np.ndarray:
+        scores = np.zeros(len(self), dtype=np.float32)
+        counts = Counter(tokens)  # a term asked twice counts twice, as in bm25s
+        if not counts:
+            return scores
+        for row, score in self._rows(
+            "SELECT p.row, sum(p.weight * q.n) FROM quotebot_postings p "
+            "JOIN unnest(%(terms)s::text[], %(counts)s::int[]) AS q(term, n) ON p.term = q.term "
+            "WHERE p.version = %(version)s GROUP BY p.row",
+            terms=list(counts),
+            counts=list(counts.values()),
+        ):
+            scores[int(row)] = float(score)
+        return scores
+
+    def document_frequency(self, term: str) -> int:
+        if self._frequencies is None:
+            self._frequencies = {
+                str(t): int(df)
+                for t, df in self._rows(
+                    "SELECT term, df FROM quotebot_terms WHERE version = %(version)s"
+                )
+            }
+        return self._frequencies.get(term, 0)
+
+    def passages(self, rows: Sequence[int]) -> list[Passage]:
+        if not rows:
+            return []
+        found = {
+            int(row): Passage(article_id, paragraph, text, title, url, published, part)
+            for row, article_id, paragraph, part, text, title, url, published in self._rows(
+                "SELECT p.row, p.article_id, p.paragraph, p.part, p.text, a.title, a.url, "
+                "a.published FROM quotebot_passages p JOIN quotebot_articles a "
+                "ON a.version = p.version AND a.id = p.article_id "
+                "WHERE p.version = %(version)s AND p.row = ANY(%(rows)s)",
+                rows=[int(r) for r in rows],
+            )
+        }
+        return [found[int(row)] for row in rows]
+
+    def all_passages(self) -> list[Passage]:
+        return self.passages(list(range(len(self))))
+
+    def read_articles(self) -> list[Article]:
+        return [
+            Article(id, title, tuple(paragraphs), url, published, source or "")
+            for id, title, url, published, source, paragraphs in self._rows(
+                "SELECT id, title, url, published, source, paragraphs FROM quotebot_articles "
+                "WHERE version = %(version)s ORDER BY position"
+            )
+        ]
+
+    def articles(self) -> list[ArticleInfo]:
+        return [
+            ArticleInfo(id, title, url, published, source, int(count), hash)
+            for id, title, url, published, source, count, hash in self._rows(
+                "SELECT id, title, url, published, source, jsonb_array_length(paragraphs), hash "
+                "FROM quotebot_articles WHERE version = %(version)s ORDER BY position"
+            )
+        ]
+
+    def rows_by_hash(self) -> dict[str, int]:
+        return {
+            str(h): int(r)
+            for h, r in self._rows(
+                "SELECT hash, row FROM quotebot_passages WHERE version = %(version)s"
+            )
+        }
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@contextmanager
+def writer(database: Database, dimension: int) -> Iterator[Any]:
+    """A transaction holding the index's advisory lock: what is written in it goes live
+    together when the block ends, or not at all (an error, a kill, a lost connection).
+
+    Another writer waits its turn (said once, after :data:`WAIT_NOTICE` seconds).
+    """
+    connection = connect(database)
+    try:
+        with connection.transaction():
+            _ensure_schema(connection, database, dimension)
+        with connection.transaction():
+            (got,) = connection.execute(
+                "SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)
+            ).fetchone()
+            if not got:
+                start = time.monotonic()
+                log.warning("waiting for another writer of the index in %s", database)
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                log.info("waited %.1f s", time.monotonic() - start)
+            yield connection
+    except StoreError:
+        raise
+    except Exception as error:
+        import psycopg
+
+        if isinstance(error, psycopg.Error):
+            raise StoreError(
+                f"the index in {database} was not changed: {_reason(error, database)}"
+            ) from None
+        raise
+    finally:
+        connection.close()
+
+
+def write_version(
+    connection: Any,
+    database: Database,
+    articles: Sequence[Article],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    manifest: dict[str, Any],
+) -> str:
+    """Write a complete new version in the writer's transaction and make it live with it;
+    versions older than the one it replaces are deleted. Returns the new version's number."""
+    (latest,) = connection.execute(
+        "SELECT coalesce(max(version), 0) FROM quotebot_versions"
+    ).fetchone()
+    version = int(latest) + 1
+    connection.execute(
+        "INSERT INTO quotebot_versions (version, manifest) VALUES (%s, %s)",
+        (version, json.dumps(manifest)),
+    )
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY quotebot_articles (version, position, id, title, url, published, source, "
+            "paragraphs, hash) FROM STDIN"
+        ) as copy:
+            for position, a in enumerate(articles):
+                copy.write_row(
+                    (version, position, a.id, a.title, a.url, a.published, a.source,
+                     json.dumps(list(a.paragraphs)), a.content_hash)
+                )  # fmt: skip
+        with cursor.copy(
+            "COPY quotebot_passages (version, row, article_id, paragraph, part, text, hash, "
+            "embedding) FROM STDIN"
+        ) as copy:
+            for row, (p, vector) in enumerate(zip(passages, vectors, strict=True)):
+                copy.write_row(
+                    (version, row, p.article_id, p.paragraph, p.part, p.text, p.content_hash,
+                     _halfvec(vector))
+                )  # fmt: skip
+        postings, frequencies = _bm25([p.embedding_text for p in passages])
+        with cursor.copy("COPY quotebot_postings (version, term, row, weight) FROM STDIN") as copy:
+            for term, row, weight in postings:
+                copy.write_row((version, term, row, weight))
+        with cursor.copy("COPY quotebot_terms (version, term, df) FROM STDIN") as copy:
+            for term, df in frequencies.items():
+                copy.write_row((version, term, df))
+    connection.execute(
+        "INSERT INTO quotebot_meta VALUES ('live', %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(version),),
+    )
+    for table in (*_DATA_TABLES, "quotebot_versions"):
+        connection.execute(f"DELETE FROM {table} WHERE version < %s", (version - 1,))  # noqa: S608
+    connection.execute("SELECT pg_notify('quotebot_index', %s)", (str(version),))
+    return str(version)
+
+
+def _bm25(texts: list[str]) -> tuple[list[tuple[str, int, float]], dict[str, int]]:
+    """Each term's weight in each passage, as bm25s ("lucene", k1 1.5, b 0.75) scores it:
+    idf · tf / (tf + k1 · (1 − b + b · length / average length))."""
+    documents = [Counter(tokens) for tokens in tokenize(texts)]
+    lengths = [sum(d.values()) for d in documents]
+    average = (sum(lengths) / len(lengths)) if lengths else 1.0
+    frequencies: Counter[str] = Counter()
+    for document in documents:
+        frequencies.update(document.keys())
+    n = len(documents)
+    idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
+    postings = []
+    for row, (document, length) in enumerate(zip(documents, lengths, strict=True)):
+        norm = K1 * (1 - B + B * length / (average or 1.0))
+        for term, tf in document.items():
+            postings.append((term, row, float(np.float32(idf[term] * tf / (tf + norm)))))
+    return postings, dict(frequencies)
+
+
+def _halfvec(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{float(x):.6g}" for x in np.asarray(vector).ravel()) + "]"
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array([float(x) for x in text.strip("[]").split(",")], dtype=np.float32)
+
+
+def size_on_disk(database: Database) -> int:
+    """Bytes the index's tables (and their indexes) take in the database."""
+    with connect(database, autocommit=True) as connection:
+        (size,) = connection.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "WHERE c.relname LIKE 'quotebot_%%' AND c.relkind = 'r'"
+        ).fetchone()
+    return int(size)
