@@ -252,3 +252,14 @@ def test_wrong_password_is_one_line(server: str, tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot connect to"), lines
     assert "wrong-pw" not in result.stderr
+
+
+def test_the_question_limit_holds_across_replicas(database: str) -> None:
+    """Two bots (two limiters) over one database share each user's budget."""
+    first = postgres.SharedLimiter(postgres.Database(database), per_minute=3)
+    second = postgres.SharedLimiter(postgres.Database(database), per_minute=3)
+    assert [first.allow(42)[0], second.allow(42)[0], first.allow(42)[0]] == [True, True, True]
+    refused, wait, tell = second.allow(42)
+    assert not refused and 0 < wait <= 60 and tell  # told once...
+    assert first.allow(42)[:1] == (False,) and not first.allow(42)[2]  # ...then quiet
+    assert first.allow(7)[0]  # another user has a budget of their own

@@ -433,21 +433,49 @@ def eval_command(
 
 
 @app.command()
-def bot(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
+def bot(
+    index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-url",
+            help="Take updates at this https:// URL (python-telegram-bot's webhook server) "
+            "instead of long polling. Defaults to $TELEGRAM_WEBHOOK_URL.",
+            show_default=False,
+        ),
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            help="HOST:PORT the webhook server listens on. Defaults to "
+            "$TELEGRAM_WEBHOOK_LISTEN, else 0.0.0.0:8443.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Run the Telegram bot until stopped (see bot/README.md).
 
-    It polls the Bot API with TELEGRAM_BOT_TOKEN (from the environment or .env) and answers
-    from the index, following rebuilds without a restart.
+    It polls the Bot API with TELEGRAM_BOT_TOKEN (from the environment or .env), or with
+    --webhook-url takes updates from Telegram at that address (several replicas behind a
+    load balancer can share one bot, and one index with --database-url), and answers from
+    the index, following rebuilds without a restart.
     """
-    _bot(_location(index_dir, database_url))
+    _bot(_location(index_dir, database_url), webhook_url, listen)
 
 
-def _bot(where: core.Location) -> None:
+def _bot(where: core.Location, webhook_url: str | None = None, listen: str | None = None) -> None:
     from quotebot.telegram import BotConfigError, run_bot
 
+    settings = Settings()
+    if webhook_url:
+        settings.telegram.webhook_url = webhook_url
+    if listen:
+        settings.telegram.webhook_listen = listen
     try:
         Engine(where).index  # noqa: B018  (fail early when there is no index)
-        run_bot(Settings(), where)
+        run_bot(settings, where)
     except BotConfigError as error:
         raise UserError(str(error)) from error
 

@@ -30,7 +30,7 @@ from quotebot.storage import (
     open_live,
     postgres,
 )
-from quotebot.storage.postgres import Database
+from quotebot.storage.postgres import Database, SharedLimiter
 
 __all__ = [
     "DEFAULT_K",
@@ -41,12 +41,14 @@ __all__ = [
     "has_index",
     "location",
     "open_live",
+    "question_limiter",
     "size_on_disk",
     "Engine",
     "Index",
     "IndexLocked",
     "Progress",
     "Report",
+    "SharedLimiter",
     "StoreError",
     "add",
     "answer",
@@ -226,3 +228,11 @@ def size_on_disk(where: Location) -> int:
     if version is None:
         return 0
     return sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+
+
+def question_limiter(where: Location, per_minute: int) -> SharedLimiter | None:
+    """The per-user question limit shared by every replica of the bot when the index lives
+    in a database (None: keep it in the process)."""
+    if isinstance(where, Database):
+        return SharedLimiter(where, per_minute)
+    return None

@@ -92,8 +92,14 @@ class TelegramSettings(_Group):
     questions_per_minute: int = Field(
         default=10, ge=0, validation_alias="QUOTEBOT_QUESTIONS_PER_MINUTE"
     )
+    # Webhook mode (several replicas behind a load balancer); unset: long polling.
+    webhook_url: str | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    webhook_listen: str = Field(default="0.0.0.0:8443", validation_alias="TELEGRAM_WEBHOOK_LISTEN")
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
 
-    @field_validator("bot_token", "api_file_url", mode="before")
+    @field_validator("bot_token", "api_file_url", "webhook_url", "webhook_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return _unset_when_empty(value)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,66 @@ def test_api_urls(base: str, files: str, expected: tuple[str, str]) -> None:
         TELEGRAM_API_FILE_URL=files,
     )
     assert api_urls(settings) == expected
+
+
+def test_webhook_mode_takes_updates_that_carry_the_secret(
+    tmp_path: Path, sample_index: Path
+) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = f"http://127.0.0.1:{port}/quotebot-hook"
+    with FakeTelegram() as fake:
+        env = {**bot_env(fake, sample_index), "TELEGRAM_WEBHOOK_SECRET": "replicas-share-this"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "quotebot", "bot", "--webhook-url", hook,
+             "--listen", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            registered = fake.wait_for("setWebhook", timeout=240)[0]
+            assert registered.params["url"] == hook
+            assert registered.params["secret_token"] == "replicas-share-this"
+            user = fake.user(7)
+            chat = fake.private_chat(user)
+
+            def post(text: str, secret: str | None) -> int:
+                message = {"message_id": 900 + len(text), "date": int(time.time()),
+                           "chat": chat, "from": user, "text": text}  # fmt: skip
+                body = json.dumps({"update_id": 10_000 + len(text), "message": message})
+                request = urllib.request.Request(hook, body.encode(), method="POST")
+                request.add_header("Content-Type", "application/json")
+                if secret is not None:
+                    request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
+                for _ in range(50):  # the server may still be starting
+                    try:
+                        with urllib.request.urlopen(request, timeout=10) as response:
+                            return int(response.status)
+                    except urllib.error.HTTPError as error:
+                        return int(error.code)
+                    except OSError:
+                        time.sleep(0.2)
+                raise AssertionError("the webhook server never answered")
+
+            assert post("Who is the Kremlin spokesperson?", "a-guess") == 403
+            assert post("How far is Agadez from Niamey?", "replicas-share-this") == 200
+            answer = fake.wait_for(
+                "sendMessage", lambda c: c.ok and c.params.get("chat_id") == user["id"]
+            )[0]
+            assert "500 miles" in answer.result["text"]
+            fake.quiet(2)
+            texts = [c.result["text"] for c in fake.sent(user["id"])]
+            assert not any("Peskov" in text for text in texts)  # the update without the secret
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr and fake.token not in stderr

@@ -445,3 +445,69 @@ def size_on_disk(database: Database) -> int:
             "WHERE c.relname LIKE 'quotebot_%%' AND c.relkind = 'r'"
         ).fetchone()
     return int(size)
+
+
+class SharedLimiter:
+    """The bot's per-user question limit kept in the database, so that it holds across
+    every replica of the bot: at most ``per_minute`` questions per user in any 60 seconds,
+    the user told once per full window (the contract of the in-process limiter)."""
+
+    WINDOW = 60.0
+
+    def __init__(self, database: Database, per_minute: int) -> None:
+        self.database = database
+        self.per_minute = per_minute
+        self._connection: Any = None
+
+    def allow(self, user_id: int) -> tuple[bool, float, bool]:
+        """Record a question; (allowed, seconds to wait, whether to tell the user)."""
+        if self.per_minute <= 0:
+            return True, 0.0, False
+        try:
+            return self._allow(user_id)
+        except StoreError:
+            raise
+        except Exception as error:  # noqa: BLE001  (a lost connection: open one next time)
+            self._connection = None
+            raise StoreError(
+                f"cannot reach {self.database}: {_reason(error, self.database)}"
+            ) from None
+
+    def _allow(self, user_id: int) -> tuple[bool, float, bool]:
+        if self._connection is None or self._connection.closed:
+            self._connection = connect(self.database, autocommit=True)
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS quotebot_questions "
+                "(user_id bigint NOT NULL, at double precision NOT NULL)"
+            )
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS quotebot_question_warnings "
+                "(user_id bigint PRIMARY KEY, at double precision NOT NULL)"
+            )
+        connection = self._connection
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_KEY, user_id % 2**31))
+            (now,) = connection.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+            now = float(now)
+            connection.execute(
+                "DELETE FROM quotebot_questions WHERE user_id = %s AND at <= %s",
+                (user_id, now - self.WINDOW),
+            )
+            asked = [
+                float(at)
+                for (at,) in connection.execute(
+                    "SELECT at FROM quotebot_questions WHERE user_id = %s ORDER BY at", (user_id,)
+                ).fetchall()
+            ]
+            if len(asked) < self.per_minute:
+                connection.execute("INSERT INTO quotebot_questions VALUES (%s, %s)", (user_id, now))
+                connection.execute(
+                    "DELETE FROM quotebot_question_warnings WHERE user_id = %s", (user_id,)
+                )
+                return True, 0.0, False
+            told = connection.execute(
+                "INSERT INTO quotebot_question_warnings VALUES (%s, %s) "
+                "ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
+                (user_id, now),
+            ).fetchone()
+            return False, self.WINDOW - (now - asked[0]), told is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Coroutine, Sequence
@@ -136,12 +137,13 @@ def build_application(settings: Settings, index_dir: core.Location | None = None
         .post_init(_register_commands)
         .build()
     )
-    folder = index_dir or settings.paths.index_dir
+    folder = index_dir or core.location(settings.paths.index_dir, settings.storage.database_url)
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         index_dir=folder,
         engine=Engine(folder),
-        limiter=QuestionLimiter(settings.telegram.questions_per_minute),
+        limiter=core.question_limiter(folder, settings.telegram.questions_per_minute)
+        or QuestionLimiter(settings.telegram.questions_per_minute),
     )
     _add_handlers(application)
     return application
@@ -265,21 +267,61 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
 
 
 def run_bot(settings: Settings, index_dir: core.Location | None = None) -> None:
-    """Run the bot with long polling until stopped (Ctrl-C, SIGTERM).
+    """Run the bot until stopped (Ctrl-C, SIGTERM): long polling, or with
+    ``TELEGRAM_WEBHOOK_URL`` set, python-telegram-bot's webhook server on
+    ``TELEGRAM_WEBHOOK_LISTEN``, which takes only updates that carry the secret token.
 
     Raises:
-        BotConfigError: the token is missing, malformed or refused, or the Bot API server
-            cannot be reached at start.
+        BotConfigError: the token is missing, malformed or refused, the Bot API server
+            cannot be reached at start, or the webhook settings are not usable.
     """
     token = bot_token(settings)
     configure_logging(token)
+    webhook = settings.telegram.webhook_url
+    listen = _listen_address(settings.telegram.webhook_listen) if webhook else None
     asyncio.run(_check_token(settings, token))
     application = build_application(settings, index_dir)
+    if webhook and listen:
+        secret = webhook_secret(settings, token)
+        log.info("taking updates at %s (listening on %s:%d)", webhook, *listen)
+        application.run_webhook(
+            listen=listen[0],
+            port=listen[1],
+            url_path=urlsplit(webhook).path.lstrip("/"),
+            webhook_url=webhook,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=3,
+        )
+        return
     # A short pause between polls keeps a server that does not hold long polls from
     # being asked in a tight loop; against Telegram it adds at most 0.1 s.
     application.run_polling(
         poll_interval=0.1, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
     )
+
+
+def webhook_secret(settings: Settings, token: str) -> str:
+    """The secret Telegram sends with every webhook update: TELEGRAM_WEBHOOK_SECRET, else
+    one derived from the token, so that every replica of one bot expects the same."""
+    given = settings.telegram.webhook_secret
+    if given is not None:
+        secret = given.get_secret_value()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise BotConfigError(
+                "TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (1-256)"
+            )
+        return secret
+    return hashlib.sha256(f"quotebot-webhook:{token}".encode()).hexdigest()
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BotConfigError(
+            f"TELEGRAM_WEBHOOK_LISTEN (--listen) must be HOST:PORT, e.g. 0.0.0.0:8443, not {text!r}"
+        )
+    return host.strip("[]"), int(port)
 
 
 async def _check_token(settings: Settings, token: str) -> None:

@@ -55,7 +55,7 @@ class BotState:
     settings: Settings
     index_dir: core.Location
     engine: Engine
-    limiter: QuestionLimiter
+    limiter: QuestionLimiter | core.SharedLimiter
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (chat id, answer message id) -> question, for "More sources" when the reply is not at hand
     questions: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
