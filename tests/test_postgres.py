@@ -263,3 +263,31 @@ def test_the_question_limit_holds_across_replicas(database: str) -> None:
     assert not refused and 0 < wait <= 60 and tell  # told once...
     assert first.allow(42)[:1] == (False,) and not first.allow(42)[2]  # ...then quiet
     assert first.allow(7)[0]  # another user has a budget of their own
+
+
+def test_the_bot_keeps_running_through_a_database_restart(tmp_path: Path) -> None:
+    """A server of its own, stopped and started again under a running bot."""
+    pgserver = pytest.importorskip("pgserver")
+    from tests.auxil.bot_runner import running_bot, settings_for
+    from tests.auxil.fake_telegram import FakeTelegram
+
+    folder = tmp_path / "pg"
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    url = server.get_uri()
+    try:
+        indexing.build(postgres.Database(url), [ferry(tmp_path / "a")])
+        with FakeTelegram() as fake:
+            settings = settings_for(fake, tmp_path / "unused", QUOTEBOT_DATABASE_URL=url)
+            with running_bot(settings, fake):
+                user = fake.user(4242)
+                chat = fake.private_chat(user)
+                first = fake.message(chat, user, FERRY_QUESTION)
+                assert "noon" in fake.replies_to(first)[0].result["text"]
+                server.cleanup()  # the database goes away
+                down = fake.message(chat, user, FERRY_QUESTION)
+                assert "not available right now" in fake.replies_to(down)[0].result["text"]
+                server = pgserver.get_server(folder, cleanup_mode="stop")  # and comes back
+                back = fake.message(chat, user, FERRY_QUESTION)
+                assert "noon" in fake.replies_to(back)[0].result["text"]
+    finally:
+        server.cleanup()

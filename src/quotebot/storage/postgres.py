@@ -15,6 +15,7 @@ computed as bm25s computes them, so the keyword half scores the same) and ``quot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -212,14 +213,27 @@ class PostgresIndex:
         return self.manifest.passages
 
     def _rows(self, sql: str, **params: Any) -> list[Any]:
-        """The rows of a query of this version (``%(version)s``), or one line on failure."""
-        try:
-            cursor = self._connection.execute(sql, {"version": self._version, **params})
-            return list(cursor.fetchall())
-        except Exception as error:  # noqa: BLE001  (the driver's errors: one line)
-            self.broken = self._connection.closed or self._connection.broken
-            reason = _reason(error, self.database)
-            raise StoreError(f"reading {self.database} failed: {reason}") from None
+        """The rows of a query of this version (``%(version)s``), or one line on failure;
+        a connection lost (the server restarted) is opened again once."""
+        for attempt in (1, 2):
+            try:
+                cursor = self._connection.execute(sql, {"version": self._version, **params})
+                return list(cursor.fetchall())
+            except Exception as error:  # noqa: BLE001  (the driver's errors: one line)
+                lost = self._connection.closed or self._connection.broken
+                if lost and attempt == 1:
+                    with contextlib.suppress(StoreError):
+                        self._connect()
+                        continue
+                self.broken = lost
+                reason = _reason(error, self.database)
+                raise StoreError(f"reading {self.database} failed: {reason}") from None
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> None:
+        self._connection = connect(self.database, autocommit=True)
+        self._connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
+        self._connection.execute("SET hnsw.iterative_scan = relaxed_order")
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if k <= 0 or not len(self):

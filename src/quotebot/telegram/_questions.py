@@ -100,7 +100,12 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     state = state_of(context)
     user = update.effective_user
-    allowed, wait, tell = state.limiter.allow(user.id if user else message.chat_id)
+    try:
+        allowed, wait, tell = state.limiter.allow(user.id if user else message.chat_id)
+    except core.StoreError as error:  # the shared limit's database is down: the index too
+        log.error("no usable index: %s", error)
+        await reply(message, text_blocks(UNAVAILABLE))
+        return
     if not allowed:
         if tell:
             note = (
