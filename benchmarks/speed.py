@@ -34,6 +34,7 @@ from benchmarks import scale as bench_scale
 from benchmarks.scale import peak_mb
 
 DEV8 = Path("../shared/eval/squad_dev8")
+SAMPLE_ARTICLES = Path(__file__).resolve().parents[1] / "articles"  # the clone's sample
 SAMPLE_QUESTIONS = [
     {"question": "How far is Agadez from Niamey?"},
     {"question": "Who is the Kremlin spokesperson?"},
@@ -163,11 +164,20 @@ def _plain(articles: str) -> dict[str, float]:
     return {"passages": len(texts), "peak_mb": peak_mb()}
 
 
+def _where(location: str) -> Any:
+    """A folder, or a database given by its postgresql:// URL."""
+    from quotebot.storage.postgres import Database
+
+    return Database(location) if location.startswith("postgres") else Path(location)
+
+
 def _build(articles: str, index_dir: str) -> dict[str, float]:
     from quotebot import indexing
 
-    report = indexing.build(Path(index_dir), [articles])
-    return {"passages": report.passages, "peak_mb": peak_mb()}
+    start = time.perf_counter()
+    report = indexing.build(_where(index_dir), [articles])
+    seconds = time.perf_counter() - start
+    return {"passages": report.passages, "peak_mb": peak_mb(), "build_s": seconds}
 
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
@@ -178,7 +188,7 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
     from quotebot.retrieval import rank
 
     asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
-    engine = Engine(Path(index_dir))
+    engine = Engine(_where(index_dir))
     engine.answer(asked[0]["question"])  # warm up: open the index, load the model
     encode, answer = [], []
     top1 = top5 = scored = 0
@@ -279,7 +289,6 @@ def speed(
 ) -> None:
     """Index build and question speed of each backend against plain sentence-transformers."""
     from quotebot.indexing.embedding import BACKENDS
-    from quotebot.settings import Settings
 
     chosen = backend or list(BACKENDS)
     unknown = [b for b in chosen if b not in BACKENDS]
@@ -289,13 +298,51 @@ def speed(
             param_hint="--backend",
         )
     err = Console(stderr=True)
-    work = workload(data, Settings().paths.articles_dir, questions=questions)
+    work = workload(data, SAMPLE_ARTICLES, questions=questions)
     with err.status("benchmarking") as status:
         result = run(work, chosen, lambda message: status.update(f"benchmarking: {message}"))
     if as_json:
         typer.echo(json.dumps(asdict(result), indent=2))
     else:
         Console().print(table(result))
+
+
+@app.command()
+def stores(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="An empty PostgreSQL database to build in.")
+    ],
+    data: Annotated[
+        Path, typer.Option(help="A squad_dev8 folder; without one the sample is repeated.")
+    ] = DEV8,
+    questions: Annotated[int, typer.Option(help="Ask only the first N questions (0: all).")] = 300,
+) -> None:
+    """Build time, question latency and paragraph top-1 of the folder index beside the
+    PostgreSQL one, on the same articles, each step in a fresh process."""
+    from quotebot.core import size_on_disk
+
+    work = workload(data, SAMPLE_ARTICLES, questions=questions)
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="quotebot-bench-") as tmp:
+        asked = Path(tmp) / "questions.jsonl"
+        asked.write_text("".join(json.dumps(q) + "\n" for q in work.questions))
+        for name, where in (("folder", str(Path(tmp) / "index")), ("postgres", database_url)):
+            rows[name] = _child("build", str(work.articles), where)
+            rows[name] |= _child("serve", where, str(asked))
+            rows[name]["size_mb"] = size_on_disk(_where(where)) / 1e6
+    table = Table("", "folder (FAISS + files)", "PostgreSQL (pgvector)",
+                  caption=f"{work.description}; {machine()}")  # fmt: skip
+    for label, key, form in [
+        ("passages", "passages", "{:.0f}"),
+        ("index build, s", "build_s", "{:.1f}"),
+        ("question p50, ms", "p50_ms", "{:.1f}"),
+        ("question p95, ms", "p95_ms", "{:.1f}"),
+        ("paragraph top-1", "top1", "{:.3f}"),
+        ("paragraph top-5", "top5", "{:.3f}"),
+        ("size on disk, MB", "size_mb", "{:.1f}"),
+    ]:
+        table.add_row(label, *(form.format(rows[n].get(key, float("nan"))) for n in rows))
+    Console().print(table)
 
 
 app.command("scale")(bench_scale.scale)

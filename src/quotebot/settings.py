@@ -53,16 +53,14 @@ class EmbeddingSettings(_Group):
 
 
 class StorageSettings(_Group):
-    """The index: in a folder (the FAISS index type, or a Qdrant server for the vectors), or
-    wholly in a PostgreSQL database with pgvector (``QUOTEBOT_DATABASE_URL``)."""
+    """The index: in a folder (the FAISS index type), or wholly in a PostgreSQL database
+    with pgvector (``QUOTEBOT_DATABASE_URL``)."""
 
     dense_index: Literal["auto", "flat", "hnsw", "ivfpq"] = Field(
         default="auto", validation_alias="QUOTEBOT_DENSE_INDEX"
     )
     flat_limit: int = Field(default=100_000, ge=0, validation_alias="QUOTEBOT_FLAT_LIMIT")
     database_url: str = Field(default="", validation_alias="QUOTEBOT_DATABASE_URL")
-    qdrant_url: str = Field(default="", validation_alias="QUOTEBOT_QDRANT_URL")
-    qdrant_api_key: str = Field(default="", validation_alias="QUOTEBOT_QDRANT_API_KEY")
 
 
 class AnswerSettings(_Group):

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from quotebot.records import Article, ArticleInfo, Passage
-from quotebot.storage import dense, keywords, postgres, qdrant, versions
-from quotebot.storage.qdrant import QdrantError
+from quotebot.storage import dense, keywords, postgres
 from quotebot.storage.versions import (
     CURRENT,
     LOCK,
@@ -49,8 +48,6 @@ from quotebot.storage.versions import (
     set_current,
     writer,
 )
-
-versions.also_remove(qdrant.discard)  # a version's Qdrant collection goes with it
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +162,6 @@ class Index:
             parts = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
             self._part = "p.part" if "part" in parts else "0"
             self._check(path)
-        except QdrantError as error:
-            raise StoreError(f"the index in {path} cannot be opened: {error}") from error
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
             raise StoreError(
                 f"the index in {path} is damaged ({error}); rebuild it with `quotebot index build`"
@@ -440,11 +435,7 @@ def _write_version(
     model: str,
 ) -> Path:
     tmp.mkdir()
-
-    try:
-        dense_kind = dense.write(vectors, tmp)  # dense.faiss, or a Qdrant collection
-    except QdrantError as error:
-        raise StoreError(f"the index was not changed: {error}") from error
+    dense_kind = dense.write(vectors, tmp)
     np.save(tmp / VECTORS, vectors)
     if passages:
         keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)

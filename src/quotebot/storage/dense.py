@@ -9,7 +9,6 @@
 An approximate index only proposes candidates: :func:`search` re-scores them exactly
 against the memory-mapped vectors (vectors.npy), reading only those rows.
 
-With ``QUOTEBOT_QDRANT_URL`` set, a Qdrant collection takes FAISS's place (quotebot.storage.qdrant).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from typing import Literal
 
 import faiss
 import numpy as np
-
-from quotebot.storage import qdrant
 
 Kind = Literal["auto", "flat", "hnsw", "ivfpq"]
 FILE = "dense.faiss"
@@ -81,20 +78,15 @@ def build(
 def write(vectors: np.ndarray, folder: Path) -> str:
     """Save the dense index of the version being written in ``folder``; return its kind.
 
-    The kind (``flat``, ``hnsw``, ``ivfpq`` or ``qdrant``) goes into the manifest.
+    The kind (``flat``, ``hnsw`` or ``ivfpq``) goes into the manifest.
     """
-    if qdrant.url():
-        qdrant.upload(folder, vectors)
-        return "qdrant"
     index = build(vectors)
     faiss.write_index(index, str(folder / FILE))
     return kind_of(index)
 
 
-def open_index(folder: Path, kind: str) -> faiss.Index | qdrant.Collection:
+def open_index(folder: Path, kind: str) -> faiss.Index:
     """The dense index of the version in ``folder``, as :func:`write` saved it."""
-    if kind == "qdrant":
-        return qdrant.open_collection(folder)
     return load(str(folder / FILE))
 
 
@@ -118,7 +110,7 @@ def load(path: str) -> faiss.Index:
 
 
 def search_vectors(
-    index: faiss.Index | qdrant.Collection, vectors: np.ndarray, query: np.ndarray, k: int
+    index: faiss.Index, vectors: np.ndarray, query: np.ndarray, k: int
 ) -> list[tuple[int, float]]:
     """The k rows nearest to one unit vector, as (row, cosine), best first.
 
@@ -131,8 +123,6 @@ def search_vectors(
     k = min(k, index.ntotal)
     if k <= 0:
         return []
-    if isinstance(index, qdrant.Collection):
-        return index.search(query, k)
     query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
     if kind_of(index) == "flat":
         scores, rows = index.search(query, k)

@@ -15,7 +15,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -139,25 +139,10 @@ def complete_versions(index_dir: Path) -> list[Path]:
     return [v for v in _versions(index_dir) if (v / MANIFEST).is_file()]
 
 
-_ALSO_REMOVE: list[Callable[[Path], None]] = []
-
-
-def also_remove(hook: Callable[[Path], None]) -> None:
-    """Call ``hook(folder)`` before a version folder is deleted (to drop what it keeps
-    elsewhere, such as a Qdrant collection)."""
-    _ALSO_REMOVE.append(hook)
-
-
-def _remove(folder: Path) -> None:
-    for hook in _ALSO_REMOVE:
-        hook(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def discard(folder: Path) -> None:
-    """Remove a temporary folder (and what it keeps elsewhere)."""
+    """Remove a temporary folder."""
     if folder.exists():
-        _remove(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -241,7 +226,7 @@ def _delete_version(version: Path) -> None:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         doomed = version.with_name(f"{TMP_PREFIX}old-{version.name}")
         os.rename(version, doomed)
-        _remove(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
     except BlockingIOError:
         return  # in use; a later writer deletes it
     finally:
