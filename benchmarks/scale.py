@@ -294,6 +294,84 @@ def scale(
             )
 
 
+def pgvector(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="A PostgreSQL database with pgvector to use.")
+    ],
+    size: Annotated[
+        list[int] | None, typer.Option(help="Passages (repeat). Default: 100000.")
+    ] = None,
+    ef_search: Annotated[
+        list[int] | None, typer.Option(help="hnsw.ef_search to try (repeat). Default: 40 100 200.")
+    ] = None,
+    queries: Annotated[int, typer.Option(help="Queries per setting.")] = 200,
+) -> None:
+    """pgvector's HNSW (halfvec, cosine) at scale: load and index build time, size on disk,
+    and recall@10 against exact search with p50 / p99 query time for each ef_search, on the
+    synthetic vectors of `quotebot bench scale` (in a table of their own, dropped after)."""
+    import psycopg
+
+    load = os.getloadavg()[0]
+    columns = ("passages", "load s", "HNSW build s", "size MB", "ef_search", "p50 ms", "p99 ms")
+    table = Table(*columns, "recall@10", caption=f"{os.cpu_count()} cores; load {load:.1f}")
+    for n in size or [100_000]:
+        with tempfile.TemporaryDirectory(prefix="quotebot-pgvector-") as tmp:
+            folder = Path(tmp)
+            prepare(folder, n, queries)
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+            asked, exact = np.load(folder / "queries.npy"), np.load(folder / "exact.npy")
+            with psycopg.connect(database_url, autocommit=True) as connection:
+                connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                connection.execute("DROP TABLE IF EXISTS quotebot_bench_vectors")
+                connection.execute(
+                    "CREATE TABLE quotebot_bench_vectors "
+                    f"(row int PRIMARY KEY, embedding halfvec({DIMENSION}))"
+                )
+                start = time.perf_counter()
+                with connection.cursor().copy(
+                    "COPY quotebot_bench_vectors (row, embedding) FROM STDIN"
+                ) as copy:
+                    for row in range(n):
+                        copy.write_row((row, _text(vectors[row])))
+                loaded = time.perf_counter() - start
+                connection.execute("SET maintenance_work_mem = '1GB'")
+                start = time.perf_counter()
+                connection.execute(
+                    "CREATE INDEX ON quotebot_bench_vectors "
+                    "USING hnsw (embedding halfvec_cosine_ops)"
+                )
+                built = time.perf_counter() - start
+                sized = connection.execute(
+                    "SELECT pg_total_relation_size('quotebot_bench_vectors')"
+                ).fetchone()
+                bytes_ = int(sized[0]) if sized else 0
+                connection.execute("SET enable_seqscan = off")  # the index, as at any size
+                for ef in ef_search or [40, 100, 200]:
+                    connection.execute(f"SET hnsw.ef_search = {int(ef)}")
+                    times, hits = [], 0
+                    for query, truth in zip(asked, exact, strict=True):
+                        start = time.perf_counter()
+                        found = connection.execute(
+                            "SELECT row FROM quotebot_bench_vectors "
+                            "ORDER BY embedding <=> %s::halfvec LIMIT 10",
+                            (_text(query),),
+                        ).fetchall()
+                        times.append(time.perf_counter() - start)
+                        hits += len({r for (r,) in found} & set(truth.tolist()))
+                    ms = 1000 * np.array(times)
+                    table.add_row(
+                        f"{n:,}", f"{loaded:.0f}", f"{built:.0f}", f"{bytes_ / 1e6:.0f}", str(ef),
+                        f"{np.percentile(ms, 50):.1f}", f"{np.percentile(ms, 99):.1f}",
+                        f"{hits / (10 * len(asked)):.3f}",
+                    )  # fmt: skip
+                connection.execute("DROP TABLE quotebot_bench_vectors")
+    Console(width=140).print(table)
+
+
+def _text(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{float(x):.5g}" for x in vector) + "]"
+
+
 def main(argv: list[str]) -> None:
     """The child processes: ``build FOLDER KIND`` and ``query FOLDER KIND``."""
     step, folder, *rest = argv

@@ -346,6 +346,7 @@ def stores(
 
 
 app.command("scale")(bench_scale.scale)
+app.command("pgvector")(bench_scale.pgvector)
 
 _WORDS = (
     "the harbour council said ferry services would resume on Monday after storms closed "

@@ -291,3 +291,25 @@ def test_the_bot_keeps_running_through_a_database_restart(tmp_path: Path) -> Non
                 assert "noon" in fake.replies_to(back)[0].result["text"]
     finally:
         server.cleanup()
+
+
+def test_a_database_without_pgvector_is_one_line(server: str, tmp_path: Path) -> None:
+    """A database whose owner may not create the vector extension (as on a managed server
+    where nobody ran CREATE EXTENSION): the writer says what to do; nothing is created."""
+    import psycopg
+
+    if GIVEN:
+        pytest.skip("needs a server where this test may create roles")
+    name = f"quotebot_plain_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute("DROP ROLE IF EXISTS quotebot_plain")
+        connection.execute("CREATE ROLE quotebot_plain LOGIN")
+        connection.execute(f"CREATE DATABASE {name} OWNER quotebot_plain")
+    base, _, query = server.partition("?")
+    url = base.rsplit("/", 1)[0].replace("postgres:@", "quotebot_plain:@") + f"/{name}?{query}"
+    result = quotebot("index", "build", ferry(tmp_path), cwd=tmp_path, env=_env(url))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot use pgvector (the vector extension)" in lines[0], lines
+    assert "CREATE EXTENSION vector" in lines[0]

@@ -120,8 +120,9 @@ def _ensure_schema(connection: Any, database: Database, dimension: int) -> None:
         connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
     except Exception as error:  # noqa: BLE001  (the driver's error for a missing extension)
         raise StoreError(
-            f"{database} has no pgvector (the vector extension): {_reason(error, database)}; "
-            "install pgvector on the server, or ask its administrator to"
+            f"cannot use pgvector (the vector extension) in {database}: "
+            f"{_reason(error, database)}; install it on the server and run `CREATE EXTENSION "
+            "vector` in the database as a superuser (or ask its administrator to)"
         ) from None
     connection.execute(_TABLES.format(dimension=int(dimension)))
     schema = _meta(connection, "schema")
