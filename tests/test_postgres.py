@@ -313,3 +313,13 @@ def test_a_database_without_pgvector_is_one_line(server: str, tmp_path: Path) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot use pgvector (the vector extension)" in lines[0], lines
     assert "CREATE EXTENSION vector" in lines[0]
+
+
+def test_the_question_behind_a_button_is_known_to_every_replica(database: str) -> None:
+    first = postgres.SharedMemory(postgres.Database(database), keep=3)
+    second = postgres.SharedMemory(postgres.Database(database), keep=3)
+    first.remember(-100, 7, "How far is Agadez from Niamey?")
+    assert second.get((-100, 7)) == "How far is Agadez from Niamey?"
+    for message in range(8, 12):
+        second.remember(-100, message, f"question {message}")
+    assert first.get((-100, 11)) == "question 11" and first.get((-100, 7)) is None  # newest kept

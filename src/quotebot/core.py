@@ -30,7 +30,7 @@ from quotebot.storage import (
     open_live,
     postgres,
 )
-from quotebot.storage.postgres import Database, SharedLimiter
+from quotebot.storage.postgres import Database, SharedLimiter, SharedMemory
 
 __all__ = [
     "DEFAULT_K",
@@ -42,6 +42,7 @@ __all__ = [
     "location",
     "open_live",
     "question_limiter",
+    "question_memory",
     "size_on_disk",
     "Engine",
     "Index",
@@ -49,6 +50,7 @@ __all__ = [
     "Progress",
     "Report",
     "SharedLimiter",
+    "SharedMemory",
     "StoreError",
     "add",
     "answer",
@@ -236,3 +238,9 @@ def question_limiter(where: Location, per_minute: int) -> SharedLimiter | None:
     if isinstance(where, Database):
         return SharedLimiter(where, per_minute)
     return None
+
+
+def question_memory(where: Location, keep: int) -> SharedMemory | None:
+    """Where the bot remembers which question each answer answers, shared by every replica
+    when the index lives in a database (None: in the process)."""
+    return SharedMemory(where, keep) if isinstance(where, Database) else None

@@ -526,3 +526,59 @@ class SharedLimiter:
                 (user_id, now),
             ).fetchone()
             return False, self.WINDOW - (now - asked[0]), told is not None
+
+
+class SharedMemory:
+    """Which question each of the bot's answer messages answers (for its "More sources"
+    button), kept in the database so that any replica can page on from any other's
+    answer; the newest ``keep`` are kept."""
+
+    def __init__(self, database: Database, keep: int) -> None:
+        self.database = database
+        self.keep = keep
+        self._connection: Any = None
+
+    def _open(self) -> Any:
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self._connection = connect(self.database, autocommit=True)
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS quotebot_bot_questions (chat_id bigint NOT NULL, "
+                "message_id bigint NOT NULL, question text NOT NULL, "
+                "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))"
+            )
+        return self._connection
+
+    def remember(self, chat_id: int, message_id: int, question: str) -> None:
+        try:
+            connection = self._open()
+            connection.execute(
+                "INSERT INTO quotebot_bot_questions (chat_id, message_id, question) "
+                "VALUES (%s, %s, %s) ON CONFLICT (chat_id, message_id) "
+                "DO UPDATE SET question = excluded.question, at = now()",
+                (chat_id, message_id, question),
+            )
+            connection.execute(
+                "DELETE FROM quotebot_bot_questions WHERE at < (SELECT at FROM "
+                "quotebot_bot_questions ORDER BY at DESC OFFSET %s LIMIT 1)",
+                (self.keep,),
+            )
+        except Exception as error:  # noqa: BLE001  (a convenience: the reply still carries it)
+            log.warning("could not remember the question in %s: %s", self.database,
+                        _reason(error, self.database))  # fmt: skip
+
+    def get(self, key: tuple[int, int]) -> str | None:
+        try:
+            row = (
+                self._open()
+                .execute(
+                    "SELECT question FROM quotebot_bot_questions WHERE chat_id = %s "
+                    "AND message_id = %s",
+                    key,
+                )
+                .fetchone()
+            )
+        except Exception as error:  # noqa: BLE001
+            log.warning("could not look the question up in %s: %s", self.database,
+                        _reason(error, self.database))  # fmt: skip
+            return None
+        return None if row is None else str(row[0])

@@ -32,7 +32,13 @@ from quotebot.telegram import _admin, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
 from quotebot.telegram._replies import MaybeDelivered, reply
-from quotebot.telegram._state import STATE_KEY, BotState, QuestionLimiter, state_of
+from quotebot.telegram._state import (
+    REMEMBERED_QUESTIONS,
+    STATE_KEY,
+    BotState,
+    QuestionLimiter,
+    state_of,
+)
 from quotebot.telegram._updates import UpdatesRequest
 
 log = logging.getLogger("quotebot.telegram")
@@ -145,6 +151,9 @@ def build_application(settings: Settings, index_dir: core.Location | None = None
         limiter=core.question_limiter(folder, settings.telegram.questions_per_minute)
         or QuestionLimiter(settings.telegram.questions_per_minute),
     )
+    memory = core.question_memory(folder, REMEMBERED_QUESTIONS)
+    if memory is not None:
+        application.bot_data[STATE_KEY].questions = memory
     _add_handlers(application)
     return application
 

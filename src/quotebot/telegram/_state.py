@@ -58,12 +58,18 @@ class BotState:
     limiter: QuestionLimiter | core.SharedLimiter
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (chat id, answer message id) -> question, for "More sources" when the reply is not at hand
-    questions: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
+    questions: OrderedDict[tuple[int, int], str] | core.SharedMemory = field(
+        default_factory=OrderedDict
+    )
     # button presses already answered (a callback query is answered once); dropped when done
     answered_presses: set[str] = field(default_factory=set)
 
     def remember(self, chat_id: int, message_id: int, question: str) -> None:
-        """Remember which question an answer message answers."""
+        """Remember which question an answer message answers (in the database, when the
+        index is there, so that every replica of the bot knows it)."""
+        if isinstance(self.questions, core.SharedMemory):
+            self.questions.remember(chat_id, message_id, question)
+            return
         self.questions[(chat_id, message_id)] = question
         while len(self.questions) > REMEMBERED_QUESTIONS:
             self.questions.popitem(last=False)
