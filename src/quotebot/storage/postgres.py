@@ -36,7 +36,7 @@ from quotebot.storage.versions import StoreError
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
-"""Bump with a migration in :data:`_MIGRATIONS` when the tables change."""
+"""The tables' layout; an index of another is refused with what to run."""
 LOCK_KEY = 7_202_612  # the advisory lock every writer of the index takes
 HNSW_SEARCH_DEPTH = 100  # hnsw.ef_search
 K1, B = 1.5, 0.75  # bm25s's defaults ("lucene")
@@ -68,7 +68,6 @@ CREATE TABLE IF NOT EXISTS quotebot_terms (
 );
 """
 _DATA_TABLES = ("quotebot_articles", "quotebot_passages", "quotebot_postings", "quotebot_terms")
-_MIGRATIONS: dict[int, str] = {}  # from schema N to N+1
 
 
 @dataclass(frozen=True)
@@ -152,17 +151,32 @@ def _meta(connection: Any, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+_checkers: dict[str, Any] = {}  # one connection per database for the check before a question
+
+
 def live_version(database: Database) -> str | None:
-    """The live version's number, or None when the database holds no index yet."""
-    with connect(database, autocommit=True) as connection:
-        return _live(connection)
+    """The live version's number, or None when the database holds no index yet (one small
+    query on a connection kept for it, opened again when the server dropped it)."""
+    import psycopg
+
+    for attempt in (1, 2):
+        connection = _checkers.get(database.url)
+        if connection is None or connection.closed or connection.broken:
+            connection = _checkers[database.url] = connect(database, autocommit=True)
+        try:
+            return _live(connection)
+        except psycopg.OperationalError as error:
+            if attempt == 2:
+                raise StoreError(f"cannot reach {database}: {_reason(error, database)}") from None
+    return None
 
 
 def _live(connection: Any) -> str | None:
+    import psycopg
+
     try:
         return _meta(connection, "live")
-    except Exception:  # noqa: BLE001  (no tables yet: no index)
-        connection.rollback() if not connection.autocommit else None
+    except psycopg.errors.UndefinedTable:  # no tables yet: no index
         return None
 
 
@@ -197,8 +211,7 @@ class PostgresIndex:
             **{k: manifest[k] for k in Manifest.__dataclass_fields__ if k in manifest}
         )
         check_model(str(database), self.manifest, model)
-        self._connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
-        self._connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        self._tune()
         self._frequencies: dict[str, int] | None = None
         self.broken = False  # the connection was lost: the Engine opens the index again
 
@@ -233,6 +246,9 @@ class PostgresIndex:
 
     def _connect(self) -> None:
         self._connection = connect(self.database, autocommit=True)
+        self._tune()
+
+    def _tune(self) -> None:
         self._connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
         self._connection.execute("SET hnsw.iterative_scan = relaxed_order")
 
