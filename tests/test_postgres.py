@@ -7,57 +7,23 @@ set); each test gets a database of its own. Nothing of the database is mocked.
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.auxil.cli import clean_environment, quotebot
 from tests.auxil.corpus import bridge, ferry, many_articles
+from tests.conftest import GIVEN_DATABASE as GIVEN
 
 from quotebot import core, indexing
 from quotebot.storage import postgres
 
-GIVEN = os.environ.get("QUOTEBOT_TEST_DATABASE_URL", "")  # read before the tests clear it
 FERRY_QUESTION = "When does the ferry to Oban leave?"
 BRIDGE_QUESTION = "When does the old bridge close?"
-_names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The URL of a PostgreSQL server with pgvector, for the whole session."""
-    if GIVEN:
-        yield GIVEN
-        return
-    pgserver = pytest.importorskip("pgserver")
-    with tempfile.TemporaryDirectory(prefix="quotebot-pg-") as folder:
-        server = pgserver.get_server(folder, cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
-
-
-@pytest.fixture
-def database(server: str) -> str:
-    """A new, empty database on the server: its URL."""
-    import psycopg
-
-    name = f"quotebot_test_{os.getpid()}_{next(_names)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    if "?" in server and "/?" not in server:
-        base, query = server.split("?", 1)
-        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _env(url: str) -> dict[str, str]:

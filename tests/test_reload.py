@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry
+from tests.conftest import Store
 
 from quotebot import indexing
 from quotebot.core import Engine
@@ -21,9 +22,9 @@ BRIDGE_QUESTION = "When does the old bridge close?"
 class Chat:
     """`quotebot chat` in a subprocess, asked one question at a time through a pipe."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, *where: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "quotebot", "chat", "--index-dir", str(index_dir)],
+            [sys.executable, "-m", "quotebot", "chat", *where],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -56,20 +57,19 @@ class Chat:
         return self.process.stderr.read()
 
 
-def test_running_chat_picks_up_new_and_removed_articles(tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
-    indexing.build(index_dir, [ferry(tmp_path)])
-    chat = Chat(index_dir)
+def test_running_chat_picks_up_new_and_removed_articles(tmp_path: Path, store: Store) -> None:
+    indexing.build(store.location, [ferry(tmp_path)])
+    chat = Chat(*store.args)
     try:
         assert "noon" in chat.ask(FERRY_QUESTION)
         assert "I couldn't find that" in chat.ask(BRIDGE_QUESTION)
 
-        added = quotebot("index", "add", bridge(tmp_path), "--index-dir", index_dir)
+        added = quotebot("index", "add", bridge(tmp_path), *store.args)
         assert added.returncode == 0, added.stderr
         answer = chat.ask(BRIDGE_QUESTION)
         assert "May" in answer and "— Bridge works, paragraph 1" in answer
 
-        removed = quotebot("index", "remove", "bridge", "--index-dir", index_dir)
+        removed = quotebot("index", "remove", "bridge", *store.args)
         assert removed.returncode == 0, removed.stderr
         assert "I couldn't find that" in chat.ask(BRIDGE_QUESTION)
         assert "noon" in chat.ask(FERRY_QUESTION)
@@ -78,14 +78,14 @@ def test_running_chat_picks_up_new_and_removed_articles(tmp_path: Path) -> None:
     assert chat.process.returncode == 0, errors
 
 
-def test_run_keeps_articles_added_since_the_build(tmp_path: Path) -> None:
-    articles, index_dir = tmp_path / "articles", tmp_path / "index"
+def test_run_keeps_articles_added_since_the_build(tmp_path: Path, store: Store) -> None:
+    articles = tmp_path / "articles"
     ferry(articles)
-    env = {"QUOTEBOT_ARTICLES_DIR": str(articles), "QUOTEBOT_INDEX_DIR": str(index_dir)}
+    env = {"QUOTEBOT_ARTICLES_DIR": str(articles), **store.env}
     first = quotebot("run", stdin=FERRY_QUESTION + "\n", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "noon" in first.stdout and "(1 added)" in first.stderr
-    indexing.add(index_dir, [bridge(tmp_path / "elsewhere")])  # as the bot's /add would
+    indexing.add(store.location, [bridge(tmp_path / "elsewhere")])  # as the bot's /add would
 
     changed = (articles / "ferry.txt").read_text().replace("at noon", "at one o'clock")
     (articles / "ferry.txt").write_text(changed)
