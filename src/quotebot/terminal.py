@@ -83,7 +83,7 @@ def chat(
     err.print("Ask about the articles. Type help for how, quit to leave.")
     while True:
         try:
-            text = out.input("[bold]?[/] ").strip()
+            text = input("? ").strip()  # drawn by readline once it has the terminal
         except (EOFError, KeyboardInterrupt):
             out.print()
             break
