@@ -289,3 +289,28 @@ def test_the_question_behind_a_button_is_known_to_every_replica(database: str) -
     for message in range(8, 12):
         second.remember(-100, message, f"question {message}")
     assert first.get((-100, 11)) == "question 11" and first.get((-100, 7)) is None  # newest kept
+
+
+def test_a_writer_that_waits_for_another_says_so_and_then_lands(
+    database: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    indexing.build(postgres.Database(database), [ferry(tmp_path / "a")])
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (postgres.LOCK_KEY,))  # a writer at work
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "quotebot", "index", "add", str(bridge(tmp_path / "b"))],
+            env={**clean_environment(), **_env(database)},
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(8)
+        assert waiting.poll() is None  # it waits, it does not fail
+        other.execute("SELECT pg_advisory_unlock(%s)", (postgres.LOCK_KEY,))
+    _, stderr = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, stderr
+    assert "waiting for another writer of the index in the database" in stderr
+    ids = {a.id for a in core.open_live(postgres.Database(database)).articles()}
+    assert ids == {"ferry", "bridge"}
