@@ -40,7 +40,6 @@ SCHEMA = 1
 LOCK_KEY = 7_202_612  # the advisory lock every writer of the index takes
 HNSW_SEARCH_DEPTH = 100  # hnsw.ef_search
 K1, B = 1.5, 0.75  # bm25s's defaults ("lucene")
-WAIT_NOTICE = 2.0  # seconds a writer waits for another before it says so
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS quotebot_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -114,7 +113,7 @@ def _reason(error: Exception, database: Database) -> str:
 
 
 def _ensure_schema(connection: Any, database: Database, dimension: int) -> None:
-    """Create the tables (and the vector extension) when missing; migrate an older schema."""
+    """Create the tables (and the vector extension) when missing; refuse another schema."""
     try:
         connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
     except Exception as error:  # noqa: BLE001  (the driver's error for a missing extension)
@@ -356,12 +355,11 @@ def writer(database: Database, dimension: int) -> Iterator[Any]:
     """A transaction holding the index's advisory lock: what is written in it goes live
     together when the block ends, or not at all (an error, a kill, a lost connection).
 
-    Another writer waits its turn (said once, after :data:`WAIT_NOTICE` seconds).
+    Another writer waits its turn, and says so. The tables are created (or their schema
+    checked) under the lock, so two first writers do not race to create them.
     """
     connection = connect(database)
     try:
-        with connection.transaction():
-            _ensure_schema(connection, database, dimension)
         with connection.transaction():
             (got,) = connection.execute(
                 "SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)
@@ -371,6 +369,7 @@ def writer(database: Database, dimension: int) -> Iterator[Any]:
                 log.warning("waiting for another writer of the index in %s", database)
                 connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                 log.info("waited %.1f s", time.monotonic() - start)
+            _ensure_schema(connection, database, dimension)
             yield connection
     except StoreError:
         raise
