@@ -34,19 +34,13 @@ from quotebot.storage.postgres import Database, SharedLimiter, SharedMemory
 
 __all__ = [
     "DEFAULT_K",
-    "AnyIndex",
     "Answer",
+    "AnyIndex",
     "Database",
-    "Location",
-    "has_index",
-    "location",
-    "open_live",
-    "question_limiter",
-    "question_memory",
-    "size_on_disk",
     "Engine",
     "Index",
     "IndexLocked",
+    "Location",
     "Progress",
     "Report",
     "SharedLimiter",
@@ -57,9 +51,15 @@ __all__ = [
     "answer_with",
     "build",
     "current_version",
+    "has_index",
+    "location",
     "needs_indexing",
     "open_index",
+    "open_live",
+    "question_limiter",
+    "question_memory",
     "remove",
+    "size_on_disk",
 ]
 
 log = logging.getLogger(__name__)
