@@ -311,6 +311,8 @@ def pgvector(
     synthetic vectors of `quotebot bench scale` (in a table of their own, dropped after)."""
     import psycopg
 
+    from quotebot.storage import postgres
+
     load = os.getloadavg()[0]
     columns = ("passages", "load s", "HNSW build s", "size MB", "ef_search", "p50 ms", "p99 ms")
     table = Table(*columns, "recall@10", caption=f"{os.cpu_count()} cores; load {load:.1f}")
@@ -332,7 +334,7 @@ def pgvector(
                     "COPY quotebot_bench_vectors (row, embedding) FROM STDIN"
                 ) as copy:
                     for row in range(n):
-                        copy.write_row((row, _text(vectors[row])))
+                        copy.write_row((row, postgres.vector_text(vectors[row])))
                 loaded = time.perf_counter() - start
                 connection.execute("SET maintenance_work_mem = '1GB'")
                 start = time.perf_counter()
@@ -354,7 +356,7 @@ def pgvector(
                         found = connection.execute(
                             "SELECT row FROM quotebot_bench_vectors "
                             "ORDER BY embedding <=> %s::halfvec LIMIT 10",
-                            (_text(query),),
+                            (postgres.vector_text(query),),
                         ).fetchall()
                         times.append(time.perf_counter() - start)
                         hits += len({r for (r,) in found} & set(truth.tolist()))
@@ -366,10 +368,6 @@ def pgvector(
                     )  # fmt: skip
                 connection.execute("DROP TABLE quotebot_bench_vectors")
     Console(width=140).print(table)
-
-
-def _text(vector: np.ndarray) -> str:
-    return "[" + ",".join(f"{float(x):.5g}" for x in vector) + "]"
 
 
 def main(argv: list[str]) -> None:

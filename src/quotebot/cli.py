@@ -89,11 +89,6 @@ DatabaseUrl = Annotated[
 ]
 
 
-def _location(index_dir: Path | None, database_url: str | None) -> core.Location:
-    """Where the index is: the database when one is given or set, else the folder."""
-    return core.location(index_dir, database_url)
-
-
 @contextmanager
 def _progress(label: str) -> Iterator[core.Progress]:
     with Progress(
@@ -188,7 +183,7 @@ def index_build(
         quotebot index build articles/ https://example.com/news/feed.xml
     """
     change_index(
-        _location(index_dir, database_url),
+        core.location(index_dir, database_url),
         sources or [str(Settings().paths.articles_dir)],
         replace=True,
     )
@@ -212,7 +207,7 @@ def index_add(
 
         quotebot index add https://example.com/news/2024/05/agadez.html
     """
-    change_index(_location(index_dir, database_url), sources, replace=False)
+    change_index(core.location(index_dir, database_url), sources, replace=False)
 
 
 @index_app.command("remove")
@@ -222,7 +217,7 @@ def index_remove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Remove articles by id."""
-    folder = _location(index_dir, database_url)
+    folder = core.location(index_dir, database_url)
     report = core.remove(folder, ids)
     _summarize(report, folder, removing=True)
     if not report.removed:
@@ -232,7 +227,7 @@ def index_remove(
 @index_app.command("list")
 def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """List the indexed articles: id, title, paragraph count."""
-    index = core.open_live(_location(index_dir, database_url))
+    index = core.open_live(core.location(index_dir, database_url))
     for article in index.articles():
         typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
 
@@ -240,7 +235,7 @@ def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> 
 @index_app.command("stats")
 def index_stats(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Show how the index was built and how big it is."""
-    folder = _location(index_dir, database_url)
+    folder = core.location(index_dir, database_url)
     index = core.open_live(folder)
     manifest = index.manifest
     table = Table(show_header=False, box=None)
@@ -321,7 +316,7 @@ def ask(
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
-    engine = Engine(_location(index_dir, database_url))
+    engine = Engine(core.location(index_dir, database_url))
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
     for number, text in enumerate(questions):
@@ -341,7 +336,7 @@ def chat(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
 
         echo "How far is Agadez from Niamey?" | quotebot chat
     """
-    _chat(_location(index_dir, database_url))
+    _chat(core.location(index_dir, database_url))
 
 
 def _chat(where: core.Location) -> None:
@@ -462,7 +457,7 @@ def bot(
     load balancer can share one bot, and one index with --database-url), and answers from
     the index, following rebuilds without a restart.
     """
-    _bot(_location(index_dir, database_url), webhook_url, listen)
+    _bot(core.location(index_dir, database_url), webhook_url, listen)
 
 
 def _bot(where: core.Location, webhook_url: str | None = None, listen: str | None = None) -> None:
@@ -511,7 +506,7 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the chat.
     """
     settings = Settings()
-    where = _location(index_dir, database_url)
+    where = core.location(index_dir, database_url)
     if core.needs_indexing(where, settings.paths.articles_dir):
         first = not core.has_index(where)
         change_index(where, [str(settings.paths.articles_dir)], replace=first)

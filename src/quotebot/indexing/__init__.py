@@ -59,7 +59,7 @@ def build(
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:  # the index stays as it was; say what it holds
-        _count(report, _live_or_none(location))
+        _count(report, storage.live_index(location))
         return report
     with storage.changing(location, embedding.DIMENSION) as change:
         report.notes += change.notes
@@ -79,7 +79,7 @@ def add(
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:
-        _count(report, _live_or_none(location))
+        _count(report, storage.live_index(location))
         return report
     with storage.changing(location, embedding.DIMENSION) as change:
         report.notes += change.notes
@@ -133,14 +133,6 @@ def _hashes(index: storage.AnyIndex | None) -> dict[str, str]:
     if all(stored.values()):
         return stored
     return {a.id: a.content_hash for a in index.read_articles()}
-
-
-def _live_or_none(location: storage.Location) -> storage.AnyIndex | None:
-    """The live index when one opens (to say what it holds), else None."""
-    try:
-        return storage.open_live(location) if storage.has_index(location) else None
-    except storage.StoreError:
-        return None
 
 
 def _count(report: Report, index: storage.AnyIndex | None) -> None:

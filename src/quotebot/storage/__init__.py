@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,11 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        data = json.loads((path / MANIFEST).read_text())
+        return cls.from_dict(json.loads((path / MANIFEST).read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """A saved manifest (keys it does not know are left out)."""
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
 
 
@@ -487,11 +492,6 @@ AnyIndex = Index | postgres.PostgresIndex
 """An opened index, from a folder or a database: the same small interface."""
 
 
-def describe(location: Location) -> str:
-    """The location as messages name it."""
-    return str(location)
-
-
 def open_live(location: Location, model: Model | None = None) -> AnyIndex:
     """The live index at ``location`` (see :func:`open_index`)."""
     if isinstance(location, postgres.Database):
@@ -505,6 +505,25 @@ def live_version(location: Location) -> str | None:
         return postgres.live_version(location)
     version = current_version(location)
     return None if version is None else version.name
+
+
+def live_index(
+    location: Location, model: Model | None = None, *, strict: bool = False
+) -> AnyIndex | None:
+    """The live index, or None when there is none yet.
+
+    With ``strict`` an index that cannot be used (damaged, another model) is an error,
+    so that adding to it never silently drops what it holds; without, it counts as none
+    (a build from scratch replaces it).
+    """
+    if not has_index(location):
+        return None
+    try:
+        return open_live(location, model)
+    except StoreError:
+        if strict:
+            raise
+        return None
 
 
 def has_index(location: Location) -> bool:
@@ -523,20 +542,8 @@ class Change:
         self._connection = connection
 
     def live(self, model: Model, *, strict: bool) -> AnyIndex | None:
-        """The live index, or None when there is none yet.
-
-        With ``strict`` an index that cannot be used (damaged, another model) is an error,
-        so that adding to it never silently drops what it holds; without, a build from
-        scratch replaces it.
-        """
-        if not has_index(self.location):
-            return None
-        try:
-            return open_live(self.location, model)
-        except StoreError:
-            if strict:
-                raise
-            return None
+        """The live index under this change's lock (see :func:`live_index`)."""
+        return live_index(self.location, model, strict=strict)
 
     def write(
         self,
@@ -549,7 +556,7 @@ class Change:
         if isinstance(self.location, postgres.Database):
             manifest = Manifest.of(model, vectors, len(passages), len(articles), "pgvector-hnsw")
             return postgres.write_version(
-                self._connection, self.location, articles, passages, vectors, asdict(manifest)
+                self._connection, articles, passages, vectors, asdict(manifest)
             )
         return write_version(self.location, articles, passages, vectors, model).name
 

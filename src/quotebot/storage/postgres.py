@@ -206,9 +206,7 @@ class PostgresIndex:
                 "build one with `quotebot index build`"
             ) from None
         self._version = int(version)
-        self.manifest = Manifest(
-            **{k: manifest[k] for k in Manifest.__dataclass_fields__ if k in manifest}
-        )
+        self.manifest = Manifest.from_dict(manifest)
         check_model(str(database), self.manifest, model)
         self._tune()
         self._frequencies: dict[str, int] | None = None
@@ -257,7 +255,7 @@ class PostgresIndex:
         rows = self._rows(
             "SELECT row, 1 - (embedding <=> %(q)s::halfvec) FROM quotebot_passages "
             "WHERE version = %(version)s ORDER BY embedding <=> %(q)s::halfvec LIMIT %(k)s",
-            q=_halfvec(vector),
+            q=vector_text(vector),
             k=k,
         )
         return [(int(r), float(c)) for r, c in rows]
@@ -387,7 +385,6 @@ def writer(database: Database, dimension: int) -> Iterator[Any]:
 
 def write_version(
     connection: Any,
-    database: Database,
     articles: Sequence[Article],
     passages: Sequence[Passage],
     vectors: np.ndarray,
@@ -420,7 +417,7 @@ def write_version(
             for row, (p, vector) in enumerate(zip(passages, vectors, strict=True)):
                 copy.write_row(
                     (version, row, p.article_id, p.paragraph, p.part, p.text, p.content_hash,
-                     _halfvec(vector))
+                     vector_text(vector))
                 )  # fmt: skip
         postings, frequencies = _bm25([p.embedding_text for p in passages])
         with cursor.copy("COPY quotebot_postings (version, term, row, weight) FROM STDIN") as copy:
@@ -459,7 +456,8 @@ def _bm25(texts: list[str]) -> tuple[list[tuple[str, int, float]], dict[str, int
     return postings, dict(frequencies)
 
 
-def _halfvec(vector: np.ndarray) -> str:
+def vector_text(vector: np.ndarray) -> str:
+    """A vector as pgvector reads it, ``[0.1,0.2,...]``."""
     return "[" + ",".join(f"{float(x):.6g}" for x in np.asarray(vector).ravel()) + "]"
 
 
