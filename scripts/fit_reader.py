@@ -2,13 +2,15 @@
 
     .venv/bin/python scripts/fit_reader.py [--data ../shared/eval/squad_dev8] [--work DIR]
 
-Three models, each fitted on squad_dev8 and measured leave-one-article-out (the weights that
+Four models, each fitted on squad_dev8 and measured leave-one-article-out (the weights that
 score an article's questions never saw that article):
 
 * the reader's candidate weights: a conditional logit (a softmax over one question's
   candidate spans, L2-regularised, L-BFGS) of "this span is an accepted answer" (SQuAD's
   normalisation), over the spans of the best passages the search finds for every v1.1
   question in the index of all 8 articles;
+* the check by meaning: a conditional logit over the reader's best ``meaning.CHECKED``
+  candidates (their held-out reader score and the cloze cosine, see answering/meaning.py);
 * the found decision: a logistic model of "an indexed article answers", over the retrieval
   evidence and the reader's scores, with answerable questions against SQuAD 2.0's
   unanswerable questions about the same articles and questions about articles left out of
@@ -45,9 +47,9 @@ from quotebot import (
 )
 from quotebot.answering import (  # noqa: E402
     READ_PASSAGES,
-    Reading,
-    read,
-    reader,  # noqa: E402
+    meaning,
+    propose,
+    reader,
     reading_of,
 )
 from quotebot.answering.decision import evidence_features, logistic  # noqa: E402
@@ -75,8 +77,8 @@ def collect(index: storage.Index, questions: list[Question], kind: str) -> list[
     rows = []
     for number, (q, vector) in enumerate(zip(questions, vectors, strict=True)):
         ranking = retrieval.rank(index, q.question, DEFAULT_K, vector=vector)
-        reading = read(ranking)
-        rows.append(Row(q, ranking, reading.question, reading.candidates, kind))
+        analysed, found = propose(ranking)
+        rows.append(Row(q, ranking, analysed, found, kind))
         if number % 200 == 0:
             print(f"  {kind}: read {number}/{len(questions)}", file=sys.stderr)
     return rows
@@ -136,14 +138,47 @@ def fit_spans(data: Data, l2: float) -> np.ndarray:
     return np.asarray(result.x)
 
 
-def rescored(row: Row, weights: dict[str, float]) -> Reading:
-    """The row's reading had the reader used these weights."""
+def rescored(row: Row, weights: dict[str, float]) -> list[reader.Candidate]:
+    """The row's candidates, best first, had the reader used these weights."""
     found = [
         replace(c, score=sum(weights.get(n, 0.0) * v for n, v in c.features.items()))
         for c in row.candidates
     ]
-    found.sort(key=lambda c: -c.score)
-    return reading_of(row.ranking, row.analysed, found)
+    return sorted(found, key=lambda c: -c.score)
+
+
+def checked(row: Row, found: list[reader.Candidate], cloze: np.ndarray) -> Row:
+    """The row with only its best candidates, each with the two features of the check by
+    meaning (its reader score and its cloze cosine)."""
+    top = [
+        replace(c, features={"score": c.score, "cloze": float(s)})
+        for c, s in zip(found[: meaning.CHECKED], cloze, strict=True)
+    ]
+    return replace(row, candidates=top)
+
+
+def clozes(rows: list[Row], found: dict[int, list[reader.Candidate]]) -> dict[int, np.ndarray]:
+    """The cloze cosine of each row's best candidates (the check by meaning)."""
+    out = {}
+    for number, r in enumerate(rows):
+        texts = [h.passage.text for h in r.ranking.hits[:READ_PASSAGES]]
+        top = found[id(r)][: meaning.CHECKED]
+        out[id(r)] = meaning.cloze(r.ranking.query.text, r.analysed.kind, texts, top)
+        if number % 500 == 0:
+            print(f"  cloze: {number}/{len(rows)}", file=sys.stderr)
+    return out
+
+
+def scores(
+    rows: list[Row], best: dict[int, reader.Candidate | None]
+) -> tuple[list[float], list[float]]:
+    """The exact match and token F1 of each row's best candidate (0 for none)."""
+    em, f1 = [], []
+    for r in rows:
+        span, answers = best[id(r)], r.question.answers
+        em.append(max((exact_match(span.text, a) for a in answers), default=0.0) if span else 0.0)
+        f1.append(max((token_f1(span.text, a) for a in answers), default=0.0) if span else 0.0)
+    return em, f1
 
 
 def to_weights(names: list[str], w: np.ndarray) -> dict[str, float]:
@@ -162,6 +197,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/squad_dev8"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
     parser.add_argument("--l2", type=float, default=3.0)
+    parser.add_argument("--l2-check", type=float, default=0.5)
     parser.add_argument("--answered", type=float, default=0.82)
     parser.add_argument("--precision", type=float, default=0.82)
     parser.add_argument("--reuse", action="store_true", help="the candidates of the last run")
@@ -183,21 +219,37 @@ def main() -> None:
     for held in articles:
         train = [r for r in answerable if r.question.article_id != held]
         fold[held] = to_weights(names, fit_spans(Data(train, names), args.l2))
-    readings = {id(r): rescored(r, fold[r.question.article_id]) for r in rows}
+    first = {id(r): rescored(r, fold[r.question.article_id]) for r in rows}
     oracle = np.mean([exact(r).max(initial=0) for r in answerable])
-    best_em, best_f1 = [], []
-    for r in answerable:
-        best = readings[id(r)].best
-        best_em.append(
-            max((exact_match(best.text, a) for a in r.question.answers), default=0) if best else 0.0
-        )
-        best_f1.append(
-            max((token_f1(best.text, a) for a in r.question.answers), default=0) if best else 0.0
-        )
+    em, f1 = scores(answerable, {i: found[0] if found else None for i, found in first.items()})
     print(
         f"reader over the best {READ_PASSAGES} passages, leave-one-article-out: "
-        f"EM {np.mean(best_em):.3f} F1 {np.mean(best_f1):.3f} "
+        f"EM {np.mean(em):.3f} F1 {np.mean(f1):.3f} "
         f"(an exact answer among the candidates: {oracle:.3f}; {len(answerable)} questions)"
+    )
+
+    # The check by meaning, leave-one-article-out, over the held-out reader's best candidates.
+    cloze = clozes(rows, first)
+    tops = {id(r): checked(r, first[id(r)], cloze[id(r)]) for r in rows}
+    check_names = ["cloze", "score"]
+    check: dict[str, dict[str, float]] = {}
+    for held in articles:
+        train = [tops[id(r)] for r in answerable if r.question.article_id != held]
+        weights = fit_spans(Data(train, check_names), args.l2_check)
+        check[held] = dict(zip(check_names, weights.tolist(), strict=True))
+    readings = {
+        id(r): reading_of(
+            r.ranking,
+            r.analysed,
+            meaning.reorder(first[id(r)], cloze[id(r)], check[r.question.article_id]),
+        )
+        for r in rows
+    }
+    best_em, best_f1 = scores(answerable, {i: reading.best for i, reading in readings.items()})
+    print(
+        f"checked by meaning (best {meaning.CHECKED}), leave-one-article-out: "
+        f"EM {np.mean(best_em):.3f} F1 {np.mean(best_f1):.3f} (an exact answer among them: "
+        f"{np.mean([exact(tops[id(r)]).max(initial=0) for r in answerable]):.3f})"
     )
 
     features = {id(r): evidence_features(r.ranking, readings[id(r)]) for r in rows}
@@ -219,6 +271,7 @@ def main() -> None:
     confidence = fit_confidence(answerable, features, best_em, articles, args)
     if args.write:
         weights = to_weights(names, fit_spans(Data(answerable, names), args.l2))
+        every = fit_spans(Data([tops[id(r)] for r in answerable], check_names), args.l2_check)
         digest = hashlib.sha256()
         for name in ("articles.jsonl", "questions.jsonl", "squad2_questions.jsonl"):
             digest.update((args.data / name).read_bytes())
@@ -231,10 +284,13 @@ def main() -> None:
                         "date": datetime.date.today().isoformat(),
                         "spacy_pipeline": reader.MODEL_PACKAGE,
                         "held_out": {
-                            "reader_em": round(float(np.mean(best_em)), 3),
-                            "reader_f1": round(float(np.mean(best_f1)), 3),
+                            "reader_em": round(float(np.mean(em)), 3),
+                            "reader_f1": round(float(np.mean(f1)), 3),
+                            "checked_em": round(float(np.mean(best_em)), 3),
+                            "checked_f1": round(float(np.mean(best_f1)), 3),
                         },
                     },
+                    "meaning": to_weights(check_names, every),
                     "found": found,
                     "confidence": confidence,
                     "weights": weights,

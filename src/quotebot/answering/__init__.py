@@ -1,6 +1,7 @@
 """From the best passages to the answer: the reader proposes spans (:mod:`.reader`), the
-quote holds the best one (:mod:`.quote`), the decision says whether to answer and whether
-to show the short answer (:mod:`.decision`)."""
+embedder looks again at the best few (:mod:`.meaning`), the quote holds the best one
+(:mod:`.quote`), the decision says whether to answer and whether to show the short answer
+(:mod:`.decision`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quotebot.answering import reader
+from quotebot.answering import meaning, reader
 from quotebot.answering.quote import quote_around
 from quotebot.retrieval import Ranking
 
@@ -17,8 +18,8 @@ READ_PASSAGES = 2  # the best passages after reranking that the reader reads
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader made of the best passages: candidate spans, best first, and the
-    (start, end) in its passage of the quote around the best one."""
+    """What the reader made of the best passages: the candidate spans it checked by meaning,
+    best first, and the (start, end) in its passage of the quote around the best one."""
 
     question: reader.Question
     candidates: list[reader.Candidate]
@@ -31,11 +32,21 @@ class Reading:
 
 
 def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
-    """Run the reader over the best n passages of a ranking."""
+    """Run the reader over the best n passages of a ranking, and check its best by meaning."""
+    question, found = propose(ranking, n)
+    texts = [hit.passage.text for hit in ranking.hits[:n]]
+    found = meaning.check(ranking.query.text, question.kind, texts, found)
+    return reading_of(ranking, question, found)
+
+
+def propose(
+    ranking: Ranking, n: int = READ_PASSAGES
+) -> tuple[reader.Question, list[reader.Candidate]]:
+    """The question as the reader analysed it, and its candidate spans in the best n passages,
+    best first, before the check by meaning."""
     question = reader.analyse(ranking.query.text, ranking.query.terms)
     texts = [hit.passage.text for hit in ranking.hits[:n]]
-    found = reader.read(question, texts, reader_passage_features(ranking, n))
-    return reading_of(ranking, question, found)
+    return question, reader.read(question, texts, reader_passage_features(ranking, n))
 
 
 def reading_of(

@@ -32,6 +32,8 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         else 0.0,
         "span_first_passage": float(best.passage == 0) if best else 0.0,
         "span_length": math.log1p(len(best.text.split())) if best else 0.0,
+        "span_cloze": best.features.get("cloze", 0.0) if best else 0.0,
+        "reader_probability": best.features.get("reader_probability", 0.0) if best else 0.0,
     }
     values[f"kind={reading.question.kind}"] = 1.0
     if best is not None and "type_match" in best.features:  # a kind that asks for a type

@@ -1,0 +1,80 @@
+"""A second look at the reader's best candidates, by meaning.
+
+For each of the few best candidate spans the embedder (the index's own model) compares the
+question with the candidate's sentence in which the candidate gives way to the question's
+wh-word: "Dmitry Peskov, a spokesperson for the Kremlin, addressed ..." becomes "who, a
+spokesperson for the Kremlin, addressed ...", which says much what "Who spoke for the
+Kremlin?" asks; "Russian" taken out instead leaves the sentence as far from the question as
+before. The cosine and the reader's score, weighted as fitted (``models/reader.json``,
+``meaning``), order those candidates again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from quotebot.answering import reader
+from quotebot.indexing import embedding
+from quotebot.retrieval import evidence
+
+CHECKED = 5  # the reader's best candidates looked at again (each one more short text to embed)
+_STANDS_FOR = {
+    "who": "who",
+    "what_person": "who",
+    "when": "when",
+    "what_date": "when",
+    "where": "where",
+    "what_place": "where",
+    "how_many": "how many",
+    "what_number": "how many",
+    "how_much": "how much",
+}
+
+
+def cloze(
+    question: str, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
+) -> np.ndarray:
+    """The cosine between the question and each candidate's sentence with the candidate
+    replaced by the wh-word (one embedding call for all of them)."""
+    if not found:
+        return np.zeros(0)
+    word = _STANDS_FOR.get(kind, "what")
+    clozes = []
+    for c in found:
+        text = texts[c.passage]
+        start, end = next(
+            ((a, b) for a, b in evidence.split_sentences(text) if a <= c.start < b),
+            (0, len(text)),
+        )
+        clozes.append(f"{text[start : c.start]}{word}{text[c.end : max(end, c.end)]}")
+    vectors = embedding.encode([question, *clozes])
+    return np.asarray(vectors[1:] @ vectors[0], dtype=float)
+
+
+def reorder(
+    found: Sequence[reader.Candidate], similarity: np.ndarray, weights: dict[str, float]
+) -> list[reader.Candidate]:
+    """The best CHECKED of the reader's candidates (all of them given, best first) scored
+    again, the reader's score and the cloze cosine weighted, best first; each keeps its cosine
+    and its share of the reader's probability among them all as features."""
+    shares = reader.probabilities(found)
+    scored = [
+        replace(
+            c,
+            score=weights["score"] * c.score + weights["cloze"] * float(s),
+            features={**c.features, "cloze": float(s), "reader_probability": float(p)},
+        )
+        for c, s, p in zip(found[:CHECKED], similarity, shares, strict=False)
+    ]
+    return sorted(scored, key=lambda c: -c.score)
+
+
+def check(
+    question: str, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
+) -> list[reader.Candidate]:
+    """The reader's best CHECKED candidates, ordered again by meaning."""
+    similarity = cloze(question, kind, texts, found[:CHECKED])
+    return reorder(found, similarity, reader.model()["meaning"])
