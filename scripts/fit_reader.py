@@ -157,15 +157,24 @@ def checked(row: Row, found: list[reader.Candidate], cloze: np.ndarray) -> Row:
     return replace(row, candidates=top)
 
 
-def clozes(rows: list[Row], found: dict[int, list[reader.Candidate]]) -> dict[int, np.ndarray]:
-    """The cloze cosine of each row's best candidates (the check by meaning)."""
+def clozes(
+    rows: list[Row], found: dict[int, list[reader.Candidate]], cache: Path
+) -> dict[int, np.ndarray]:
+    """The cloze cosine of each row's best candidates (the check by meaning), remembered in
+    ``cache`` by question and span."""
+    known: dict[tuple[Any, ...], float] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
     out = {}
     for number, r in enumerate(rows):
         texts = [h.passage.text for h in r.ranking.hits[:READ_PASSAGES]]
         top = found[id(r)][: meaning.CHECKED]
-        out[id(r)] = meaning.cloze(r.ranking.query.text, r.analysed.kind, texts, top)
+        keys = [(r.ranking.query.text, texts[c.passage], c.start, c.end) for c in top]
+        if not all(key in known for key in keys):
+            cosines = meaning.cloze(r.ranking.query.text, r.analysed.kind, texts, top)
+            known.update(zip(keys, cosines.tolist(), strict=True))
+        out[id(r)] = np.array([known[key] for key in keys])
         if number % 500 == 0:
             print(f"  cloze: {number}/{len(rows)}", file=sys.stderr)
+    cache.write_bytes(pickle.dumps(known))
     return out
 
 
@@ -229,7 +238,7 @@ def main() -> None:
     )
 
     # The check by meaning, leave-one-article-out, over the held-out reader's best candidates.
-    cloze = clozes(rows, first)
+    cloze = clozes(rows, first, args.work / "reader-cloze.pkl")
     tops = {id(r): checked(r, first[id(r)], cloze[id(r)]) for r in rows}
     check_names = ["cloze", "score"]
     check: dict[str, dict[str, float]] = {}

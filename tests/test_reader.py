@@ -1,9 +1,11 @@
 """The reader on real text: candidate spans are exact pieces of the passage, what the question
-asks for wins, and a sentence longer than one parse is read whole, in overlapping windows."""
+asks for wins, a number about others does not answer "how many of these", a sentence longer
+than one parse is read whole, in overlapping windows, and the check by meaning prefers the span
+whose sentence, without it, says what the question asks."""
 
 from __future__ import annotations
 
-from quotebot.answering import reader
+from quotebot.answering import meaning, reader
 from quotebot.answering.reader import WINDOW, windows
 
 PASSAGE = (
@@ -47,3 +49,30 @@ def test_probabilities_sum_to_one() -> None:
     found = read("Who designed the Forth Bridge?")
     p = reader.probabilities(found)
     assert abs(p.sum() - 1.0) < 1e-9 and p[0] == p.max()
+
+
+KREMLIN = (
+    "Dmitry Peskov, a spokesperson for the Kremlin, addressed the Russian deployment on "
+    "Friday, saying that the agreement is part of ongoing efforts."
+)
+
+
+def test_the_check_by_meaning_prefers_the_span_the_question_asks_for() -> None:
+    question = "Who spoke for the Kremlin?"
+    found = [c for c in read(question, KREMLIN) if c.text in ("Dmitry Peskov", "Russian")]
+    assert {c.text for c in found} == {"Dmitry Peskov", "Russian"}
+    similarity = meaning.cloze(question, "who", [KREMLIN], found)
+    cosine = {c.text: s for c, s in zip(found, similarity, strict=True)}
+    assert cosine["Dmitry Peskov"] > cosine["Russian"]
+    checked = meaning.check(question, "who", [KREMLIN], read(question, KREMLIN))
+    assert len(checked) <= meaning.CHECKED
+    assert checked[0].text == "Dmitry Peskov" and "cloze" in checked[0].features
+
+
+def test_a_number_about_others_does_not_answer_how_many_of_them() -> None:
+    text = "About 100 Russian soldiers arrived at the base, where 1,000 U.S. soldiers are based."
+    russian = [c.text for c in read("How many Russian soldiers are at the base?", text)]
+    assert "About 100" in russian or "100" in russian
+    assert not {"1,000", "1,000 U.S. soldiers"} & set(russian)
+    american = [c.text for c in read("How many U.S. soldiers are at the base?", text)]
+    assert "1,000" in american and "About 100" not in american

@@ -8,7 +8,9 @@ linear model fitted on squad_dev8 (``scripts/fit_reader.py``, weights in ``model
 scores each candidate by what the question asks for (who, when, how many, which river ...),
 what the candidate is (a person, a date, a number with its unit, a noun phrase), how close it
 stands to the question's words in the sentence and in the parse, and how well its sentence
-and passage match. The best candidate's share of the scores is its probability.
+and passage match. The best candidate's share of the scores is its probability. A span that
+counts or names things other names qualify than the question's ("the nearly 1,000 U.S.
+soldiers" for "how many Russian soldiers?") is no candidate.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ _HEDGES = frozenset("some about nearly approximately around almost roughly over 
 _QUANTIFIERS = _HEDGES | frozenset("the a an both many all several each most its their".split())
 _GENERIC = frozenset(map(keywords.stemmed, "type kind sort name form example".split()))
 _NUMBERS = frozenset("CARDINAL NUMERIC QUANTITY PERCENT MONEY".split())
+_NAMES = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT".split())
+_MODIFIERS = frozenset("nummod quantmod amod compound det poss".split())
+_QUALIFYING = frozenset({"amod", "compound"})  # "Russian soldiers", "U.S. troops"
 # The kinds of span that answer each kind of question (an entity label, or NUMERIC).
 EXPECTED: dict[str, frozenset[str]] = {
     "who": frozenset("PERSON ORG NORP GPE".split()),
@@ -99,6 +104,8 @@ class Question:
     wh_head: str = ""  # the stem of the word that phrase depends on
     wh_left: float = 0.0  # the share of the question's term weight before the wh-word
     names: dict[str, float] = field(default_factory=dict)  # its names' terms ("Russian")
+    # the names that qualify the thing asked about: "Russian" in "how many Russian soldiers"
+    qualifiers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,7 @@ def analyse(question: str, terms: dict[str, float]) -> Question:
     doc = parse(question)
     words = [t.lower_ for t in doc]
     kind, focus, wh_dep, wh_head, wh_left = "other", "", "", "", 0.0
+    asked_about = None  # the noun the wh-phrase asks about: "soldiers", "company"
     for i, word in enumerate(words):
         if word not in _WH:
             continue
@@ -155,6 +163,8 @@ def analyse(question: str, terms: dict[str, float]) -> Question:
         wh_left = sum(terms[t] for t in before) / (sum(terms.values()) or 1.0)
         after = doc[i + 1] if i + 1 < len(doc) else None
         if word == "how":
+            if after is not None and after.lower_ in _HOW and after.head.pos_ in ("NOUN", "PROPN"):
+                asked_about = after.head  # "many" qualifies the noun counted
             kind = (
                 _HOW.get(
                     after.lower_,
@@ -166,7 +176,7 @@ def analyse(question: str, terms: dict[str, float]) -> Question:
         elif word in ("what", "which"):
             noun = _focus_noun(doc, i)
             if noun is not None:
-                focus = _stem(noun.lower_)
+                focus, asked_about = _stem(noun.lower_), noun
                 kind = _focus_kind(noun.lower_)
             else:
                 kind = word
@@ -182,7 +192,12 @@ def analyse(question: str, terms: dict[str, float]) -> Question:
         for stem in keywords.terms(t.text)
         if stem in terms
     }
-    return Question(kind, focus, terms, verb, wh_dep, wh_head, wh_left, names)
+    qualifiers = frozenset(
+        _stem(t.lower_)
+        for t in (asked_about.lefts if asked_about is not None else ())
+        if t.dep_ in _QUALIFYING and _is_name(t)
+    )
+    return Question(kind, focus, terms, verb, wh_dep, wh_head, wh_left, names, qualifiers)
 
 
 def _focus_noun(doc: Any, i: int) -> Any:
@@ -331,6 +346,25 @@ def features(
     return values
 
 
+def clashes(question: Question, doc: Any, start: int, end: int) -> bool:
+    """Whether the span counts or names things that other names qualify than the question's:
+    "nearly 1,000" of "the nearly 1,000 U.S. soldiers" for "how many Russian soldiers?"."""
+    if not question.qualifiers:
+        return False
+    root = doc[start:end].root
+    noun = root.head if root.dep_ in _MODIFIERS and root.head.i != root.i else root
+    names = {_stem(t.lower_) for t in noun.lefts if t.dep_ in _QUALIFYING and _is_name(t)}
+    if not any(t.like_num for t in doc[start:end]):
+        names -= {_stem(t.lower_) for t in doc[start:end]}  # a name asked for is no clash
+    return bool(names) and not question.qualifiers & names
+
+
+def _is_name(token: Any) -> bool:
+    """A proper noun, or a word of a name ("Russian", "U.S."), not its "the"."""
+    named = token.ent_type_ in _NAMES and token.pos_ in ("ADJ", "NOUN")
+    return bool(token.pos_ == "PROPN" or named)
+
+
 def _label(doc: Any, start: int, end: int) -> str:
     """The entity label when the span is an entity (give or take a determiner), else its kind."""
     for ent in doc.ents:
@@ -367,7 +401,8 @@ def read(
     passage_features: Sequence[dict[str, float]],
     sentence_limit: int | None = SENTENCES_READ,
 ) -> list[Candidate]:
-    """Every candidate span in the best sentences of the given passages, best first.
+    """Every candidate span in the best sentences of the given passages, best first, but those
+    that clash with the names the question qualifies its subject by.
 
     Args:
         question: The question, analysed.
@@ -398,6 +433,8 @@ def read(
             }
             sentence = doc[:]
             for span in candidates(doc, [sentence]):
+                if clashes(question, doc, *span):  # never an answer: about someone else
+                    continue
                 values = features(question, doc, sentence, span, stems, context)
                 score = sum(w.get(name, 0.0) * v for name, v in values.items())
                 first, last = doc[span[0]], doc[span[1] - 1]
