@@ -161,13 +161,13 @@ def clozes(
     rows: list[Row], found: dict[int, list[reader.Candidate]], cache: Path
 ) -> dict[int, np.ndarray]:
     """The cloze cosine of each row's best candidates (the check by meaning), remembered in
-    ``cache`` by question and span."""
-    known: dict[tuple[Any, ...], float] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
+    ``cache`` by question and cloze text."""
+    known: dict[tuple[str, str], float] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
     out = {}
     for number, r in enumerate(rows):
         texts = [h.passage.text for h in r.ranking.hits[:READ_PASSAGES]]
         top = found[id(r)][: meaning.CHECKED]
-        keys = [(r.ranking.query.text, texts[c.passage], c.start, c.end) for c in top]
+        keys = [(r.ranking.query.text, t) for t in meaning.clozes(r.analysed.kind, texts, top)]
         if not all(key in known for key in keys):
             cosines = meaning.cloze(r.ranking.query.text, r.analysed.kind, texts, top)
             known.update(zip(keys, cosines.tolist(), strict=True))

@@ -35,7 +35,8 @@ def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
     """Run the reader over the best n passages of a ranking, and check its best by meaning."""
     question, found = propose(ranking, n)
     texts = [hit.passage.text for hit in ranking.hits[:n]]
-    found = meaning.check(ranking.query.text, question.kind, texts, found)
+    asked = ranking.query.text if ranking.vector is None else ranking.vector
+    found = meaning.check(asked, question.kind, texts, found)
     return reading_of(ranking, question, found)
 
 

@@ -21,6 +21,7 @@ from quotebot.indexing import embedding
 from quotebot.retrieval import evidence
 
 CHECKED = 5  # the reader's best candidates looked at again (each one more short text to embed)
+CONTEXT = 24  # words of the sentence either side of the candidate kept around the wh-word
 _STANDS_FOR = {
     "who": "who",
     "what_person": "who",
@@ -35,23 +36,33 @@ _STANDS_FOR = {
 
 
 def cloze(
-    question: str, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
+    question: str | np.ndarray, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
 ) -> np.ndarray:
-    """The cosine between the question and each candidate's sentence with the candidate
-    replaced by the wh-word (one embedding call for all of them)."""
+    """The cosine between the question (its text, or its vector) and each candidate's sentence
+    with the candidate replaced by the wh-word (one embedding call for all of them)."""
     if not found:
         return np.zeros(0)
+    asked = [question] if isinstance(question, str) else []
+    vectors = embedding.encode([*asked, *clozes(kind, texts, found)])
+    vector = vectors[0] if asked else question
+    return np.asarray(vectors[len(asked) :] @ vector, dtype=float)
+
+
+def clozes(kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]) -> list[str]:
+    """Each candidate's sentence (at most CONTEXT words either side of it) with the question's
+    wh-word in the candidate's place."""
     word = _STANDS_FOR.get(kind, "what")
-    clozes = []
+    out = []
     for c in found:
         text = texts[c.passage]
         start, end = next(
             ((a, b) for a, b in evidence.split_sentences(text) if a <= c.start < b),
             (0, len(text)),
         )
-        clozes.append(f"{text[start : c.start]}{word}{text[c.end : max(end, c.end)]}")
-    vectors = embedding.encode([question, *clozes])
-    return np.asarray(vectors[1:] @ vectors[0], dtype=float)
+        before = text[start : c.start].split(" ")[-CONTEXT - 1 :]
+        after = text[c.end : max(end, c.end)].split(" ")[: CONTEXT + 1]
+        out.append(f"{' '.join(before)}{word}{' '.join(after)}")
+    return out
 
 
 def reorder(
@@ -73,7 +84,7 @@ def reorder(
 
 
 def check(
-    question: str, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
+    question: str | np.ndarray, kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]
 ) -> list[reader.Candidate]:
     """The reader's best CHECKED candidates, ordered again by meaning."""
     similarity = cloze(question, kind, texts, found[:CHECKED])

@@ -33,6 +33,7 @@ class Ranking:
     query: evidence.Query
     hits: list[Hit]
     fused: list[float]  # the first stage's score of each hit
+    vector: np.ndarray | None = None  # the question's vector, as the search embedded it
 
 
 def search(
@@ -67,9 +68,11 @@ def rank(
     if len(index) == 0:  # nothing indexed (every article removed)
         return Ranking(evidence.Query(question, {}, frozenset(), evidence.OTHER, 0.0), [], [])
     query = evidence.analyse(question, index)
+    if vector is None:
+        vector = embedding.encode([question])[0]
     if mode != "hybrid":
         hits = first_stage(index, question, mode, vector, limit=k)
-        return Ranking(query, hits, [h.score for h in hits])
+        return Ranking(query, hits, [h.score for h in hits], vector)
     # The second stage looks at the best RERANKED, or at all k when more are asked for.
     hits = first_stage(index, question, mode, vector, limit=max(k, RERANKED))
     scored = sorted(((score(features(query, hit)), hit) for hit in hits), key=lambda p: -p[0])
@@ -77,6 +80,7 @@ def rank(
         query,
         [replace(hit, score=value) for value, hit in scored[:k]],
         [h.score for _, h in scored[:k]],
+        vector,
     )
 
 
