@@ -157,7 +157,7 @@ def checked(row: Row, found: list[reader.Candidate], cloze: np.ndarray) -> Row:
     return replace(row, candidates=top)
 
 
-def clozes(
+def cloze_cosines(
     rows: list[Row], found: dict[int, list[reader.Candidate]], cache: Path
 ) -> dict[int, np.ndarray]:
     """The cloze cosine of each row's best candidates (the check by meaning), remembered in
@@ -238,14 +238,14 @@ def main() -> None:
     )
 
     # The check by meaning, leave-one-article-out, over the held-out reader's best candidates.
-    cloze = clozes(rows, first, args.work / "reader-cloze.pkl")
+    cloze = cloze_cosines(rows, first, args.work / "reader-cloze.pkl")
     tops = {id(r): checked(r, first[id(r)], cloze[id(r)]) for r in rows}
     check_names = ["cloze", "score"]
     check: dict[str, dict[str, float]] = {}
     for held in articles:
         train = [tops[id(r)] for r in answerable if r.question.article_id != held]
-        weights = fit_spans(Data(train, check_names), args.l2_check)
-        check[held] = dict(zip(check_names, weights.tolist(), strict=True))
+        fitted = fit_spans(Data(train, check_names), args.l2_check)
+        check[held] = dict(zip(check_names, fitted.tolist(), strict=True))
     readings = {
         id(r): reading_of(
             r.ranking,

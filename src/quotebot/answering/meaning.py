@@ -68,9 +68,10 @@ def clozes(kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]) -
 def reorder(
     found: Sequence[reader.Candidate], similarity: np.ndarray, weights: dict[str, float]
 ) -> list[reader.Candidate]:
-    """The best CHECKED of the reader's candidates (all of them given, best first) scored
-    again, the reader's score and the cloze cosine weighted, best first; each keeps its cosine
-    and its share of the reader's probability among them all as features."""
+    """The reader's best CHECKED candidates (``found``: all of them, best first), scored
+    again by the weighted sum of the reader's score and the cloze cosine (``similarity``, one
+    for each checked candidate), best first. Each keeps its cosine and its share of the
+    reader's probability over all candidates as features."""
     shares = reader.probabilities(found)
     scored = [
         replace(
