@@ -52,12 +52,12 @@ def clozes(kind: str, texts: Sequence[str], found: Sequence[reader.Candidate]) -
     """Each candidate's sentence (at most CONTEXT words either side of it) with the question's
     wh-word in the candidate's place."""
     word = _STANDS_FOR.get(kind, "what")
+    sentences = {c.passage: evidence.split_sentences(texts[c.passage]) for c in found}
     out = []
     for c in found:
         text = texts[c.passage]
         start, end = next(
-            ((a, b) for a, b in evidence.split_sentences(text) if a <= c.start < b),
-            (0, len(text)),
+            ((a, b) for a, b in sentences[c.passage] if a <= c.start < b), (0, len(text))
         )
         before = text[start : c.start].split(" ")[-CONTEXT - 1 :]
         after = text[c.end : max(end, c.end)].split(" ")[: CONTEXT + 1]
@@ -72,14 +72,15 @@ def reorder(
     again by the weighted sum of the reader's score and the cloze cosine (``similarity``, one
     for each checked candidate), best first. Each keeps its cosine and its share of the
     reader's probability over all candidates as features."""
-    shares = reader.probabilities(found)
+    checked = len(similarity)
+    shares = reader.probabilities(found)[:checked]
     scored = [
         replace(
             c,
             score=weights["score"] * c.score + weights["cloze"] * float(s),
             features={**c.features, "cloze": float(s), "reader_probability": float(p)},
         )
-        for c, s, p in zip(found[:CHECKED], similarity, shares, strict=False)
+        for c, s, p in zip(found[:checked], similarity, shares, strict=True)
     ]
     return sorted(scored, key=lambda c: -c.score)
 
