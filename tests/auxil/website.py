@@ -23,6 +23,7 @@ class Response:
     send_length: bool = True  # False: no Content-Length, the body ends when the connection does
     trickle: float = 0.0  # seconds between bytes of the body (a hostile, slow server)
     trickle_headers: float = 0.0  # seconds between bytes of the status line and headers
+    chunked: bool = False  # Transfer-Encoding: chunked, the body in one chunk then the last
 
 
 class Website:
@@ -96,15 +97,19 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
             self.send_header("Content-Type", response.content_type)
             for key, value in response.headers.items():
                 self.send_header(key, value)
-            if response.send_length:
-                self.send_header("Content-Length", str(len(response.body)))
+            body = response.body
+            if response.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+            elif response.send_length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             time.sleep(response.delay)
             if response.trickle:
-                _trickle(self.wfile, response.body, response.trickle)
+                _trickle(self.wfile, body, response.trickle)
                 return
             with suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(response.body)
+                self.wfile.write(body)
 
         do_POST = do_GET  # noqa: N815
 

@@ -77,11 +77,14 @@ def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
     deadline = own if deadline is None else min(deadline, own)
     with _Watchdog(deadline) as watchdog:
         try:
-            return _fetch(url, limits, watchdog)
+            page = _fetch(url, limits, watchdog)
         except FetchError:
             if watchdog.fired:
                 raise FetchError(_too_slow(limits)) from None
             raise
+        if watchdog.fired:  # cut off: a body that ends with its connection looks whole
+            raise FetchError(_too_slow(limits))
+        return page
 
 
 def _fetch(url: str, limits: Limits, watchdog: _Watchdog) -> Page:
