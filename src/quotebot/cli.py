@@ -264,10 +264,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "answer_confidence": round(answer.answer_confidence, 4),
         "answer_shown": answer.answer_shown,
         "quote": answer.quote,
+        "searched_as": answer.searched_as,
         "passages": [
             {**asdict(hit.passage), "score": round(hit.score, 4)} for hit in answer.passages
         ],
-    }
+    } | ({"explain": answer.explanation} if answer.explanation is not None else {})
 
 
 def _print_answer(result: Answer, as_json: bool, passages: bool = False) -> None:
@@ -277,6 +278,8 @@ def _print_answer(result: Answer, as_json: bool, passages: bool = False) -> None
     out.print(terminal.render_answer(result))
     if passages and result.passages:
         out.print(terminal.render_passages(result.passages))
+    if result.explanation is not None:
+        out.print(terminal.render_explanation(result))
 
 
 def _questions_from_stdin() -> Iterator[str]:
@@ -301,6 +304,14 @@ def ask(
             show_default=False,
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Say why: each search stage's best passages, the question's words no passage "
+            "holds, the reader's best spans, and the decisions against their thresholds.",
+        ),
+    ] = False,
     index_dir: IndexDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -313,6 +324,8 @@ def ask(
         quotebot ask -k 3 "Who spoke for the Kremlin?"
 
         quotebot ask --json - < questions.txt
+
+        quotebot ask --explain "How old is Dmitry Peskov?"
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
@@ -322,34 +335,49 @@ def ask(
     for number, text in enumerate(questions):
         if number and not as_json:
             out.print()  # answers set apart, so that piped output reads back
-        _print_answer(engine.answer(text, k or DEFAULT_K), as_json, passages=k is not None)
+        result = engine.answer(text, k or DEFAULT_K, explain=explain)
+        _print_answer(result, as_json, passages=k is not None)
         sys.stdout.flush()
 
 
 @app.command()
-def chat(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
-    """Ask questions at a prompt in the terminal.
+def chat(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per question (as ask --json).")
+    ] = False,
+    index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Ask questions at a prompt in the terminal, in a conversation.
 
-    Type a question and press Enter; help shows how, quit or exit (or Ctrl-D) leaves. The
-    arrow keys edit the line and recall earlier questions. Piped, it answers one question
-    per line of input. Example:
+    Type a question and press Enter; a follow-up ("when did he ...?") leans on the question
+    before it, new starts afresh, why shows how the last answer was found, help shows how,
+    quit or exit (or Ctrl-D) leaves. The arrow keys edit the line and recall earlier
+    questions. Piped, it answers one question per line of input. Example:
 
-        echo "How far is Agadez from Niamey?" | quotebot chat
+        printf 'Who is the Kremlin spokesperson?\\nWhen did he address it?\\n' | quotebot chat
     """
-    _chat(core.location(index_dir, database_url))
+    _chat(core.location(index_dir, database_url), as_json)
 
 
-def _chat(where: core.Location) -> None:
+def _chat(where: core.Location, as_json: bool = False) -> None:
     engine = Engine(where)
     engine.index  # noqa: B018
-    if not sys.stdin.isatty():
+    minutes = Settings().answers.conversation_minutes
+    session = terminal.Session(core.Conversation(quiet=60 * minutes))
+    if as_json or not sys.stdin.isatty():
         for text in _questions_from_stdin():
-            _print_answer(engine.answer(text), as_json=False)
-            out.print()
+            said = terminal.reply(engine, text, session)
+            if isinstance(said, Answer):
+                _print_answer(said, as_json)
+            elif not as_json:
+                out.print(said)
+            if not as_json:
+                out.print()
             sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
     history = Settings().embedding.cache_dir.expanduser() / "chat_history"
-    terminal.chat(engine.answer, out, err, history)
+    terminal.chat(engine, session, out, err, history)
 
 
 @app.command("eval")

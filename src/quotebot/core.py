@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 import threading
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from quotebot import storage
-from quotebot.answering import READ_PASSAGES, read, reader
+from quotebot.answering import READ_PASSAGES, Reading, read, reader
 from quotebot.answering.decision import evidence_features, fitted_threshold, logistic
-from quotebot.answering.quote import quote_around
 from quotebot.indexing import Progress, Report, add, build, embedding, remove
-from quotebot.records import Answer
-from quotebot.retrieval import rank
+from quotebot.records import Answer, Conversation, Hit, Turn
+from quotebot.retrieval import RERANKED, Ranking, evidence, first_stage, followup, rank
 from quotebot.storage import (
     AnyIndex,
     Index,
@@ -26,16 +28,18 @@ from quotebot.storage import (
     StoreError,
     current_version,
     has_index,
+    keywords,
     open_index,
     open_live,
     postgres,
 )
-from quotebot.storage.postgres import Database, SharedLimiter, SharedMemory
+from quotebot.storage.postgres import Database, SharedConversations, SharedLimiter, SharedMemory
 
 __all__ = [
     "DEFAULT_K",
     "Answer",
     "AnyIndex",
+    "Conversation",
     "Database",
     "Engine",
     "Index",
@@ -43,9 +47,11 @@ __all__ = [
     "Location",
     "Progress",
     "Report",
+    "SharedConversations",
     "SharedLimiter",
     "SharedMemory",
     "StoreError",
+    "Turn",
     "add",
     "answer",
     "answer_with",
@@ -56,6 +62,7 @@ __all__ = [
     "needs_indexing",
     "open_index",
     "open_live",
+    "plain_question",
     "question_limiter",
     "question_memory",
     "remove",
@@ -65,6 +72,25 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
+# What people say before the question itself: a greeting, a mention, "can you tell me".
+_CHATTER = re.compile(
+    r"(?:@\w+|hey|hi|hello|hiya|yo|(?:quote)?bot|ok(?:ay)?|so|um+|uh+|please|pls"
+    r"|quick question|question"
+    r"|excuse me|sorry|(?:can|could|would|will) you (?:please )?(?:tell|show) me|tell me"
+    r"|do you know|does anyone know|i (?:wonder|want to know|would like to know))"
+    r"(?=\W|$)[\s,:;!.\-]*",
+    re.IGNORECASE,
+)
+
+
+def plain_question(question: str) -> str:
+    """The question without what is said before it ("hey, who ...", "@bot who ...", "can
+    you tell me who ..."), on one line; the whole question if nothing else is left."""
+    question = " ".join(question.split())
+    rest = question
+    while (said := _CHATTER.match(rest)) and said.end() > 0:
+        rest = rest[said.end() :]
+    return rest if any(c.isalnum() for c in rest) else question
 
 
 def answer_with(
@@ -74,6 +100,8 @@ def answer_with(
     *,
     vector: np.ndarray | None = None,
     show_threshold: float | None = None,
+    explain: bool = False,
+    last: Turn | None = None,
 ) -> Answer:
     """Answer a question from an opened index.
 
@@ -84,6 +112,11 @@ def answer_with(
         vector: The question's vector, when already encoded.
         show_threshold: The answer confidence at which the short answer is shown; defaults
             to the fitted one (``models/reader.json``).
+        explain: Also say why (``Answer.explanation``): each retrieval stage's best
+            passages, the question's words no passage holds, the reader's best spans and
+            the decisions with their thresholds.
+        last: The conversation's last turn: a question that leans on it ("when did he
+            ...?") is searched made whole from it, its paragraph a prior of the ranking.
 
     Raises:
         ValueError: the question is empty.
@@ -91,27 +124,38 @@ def answer_with(
     question = " ".join(question.split())
     if not question:
         raise ValueError("the question is empty")
-    ranking = rank(index, question, max(k, READ_PASSAGES), vector=vector)
+    asked = plain_question(question)
+    leans = last is not None and followup.leans_on_context(asked)
+    if leans and last is not None:
+        asked = followup.made_whole(asked, last)
+    if asked != question:
+        vector = None
+    ranking = rank(index, asked, max(k, READ_PASSAGES, RERANKED if leans else 0), vector=vector)
+    if leans and last is not None:
+        ranking = followup.with_prior(ranking, last)
     hits = ranking.hits
+    why = Why(asked, show_threshold, explain)
     if not hits:
-        return Answer(question, found=False, passages=hits)
+        return _finished(Answer(question, found=False, passages=hits), why, index, ranking)
     reading = read(ranking)
+    best = reading.best
+    if best is None:  # the reader saw no span at all: nothing to quote
+        answer = Answer(question, found=False, passages=hits[:k])
+        return _finished(answer, why, index, ranking, reading, declined_by="reader")
     values = evidence_features(ranking, reading)
     model = reader.model()
-    if logistic(model["found"], values) < model["found"]["threshold"]:
-        return Answer(question, found=False, passages=hits[:k])
-    best = reading.best
-    if best is None:  # nothing the reader could take: the passage's best sentence
-        start, end = quote_around(hits[0].passage.text, 0, 1)
-        quote = hits[0].passage.text[start:end]
-        return Answer(question, True, quote, quote, 0, hits[:k])
-    source = hits[best.passage]
-    passages = [source, *(h for h in hits if h is not source)][:k]
-    start, end = reading.quote
+    found = logistic(model["found"], values)
     confidence = logistic(model["confidence"], values)
     if show_threshold is None:
         show_threshold = fitted_threshold()
-    return Answer(
+    why.found, why.confidence, why.show_threshold = found, confidence, show_threshold
+    if found < model["found"]["threshold"]:
+        answer = Answer(question, found=False, passages=hits[:k])
+        return _finished(answer, why, index, ranking, reading, declined_by="found decision")
+    source = hits[best.passage]
+    passages = [source, *(h for h in hits if h is not source)][:k]
+    start, end = reading.quote
+    answer = Answer(
         question,
         True,
         best.text,
@@ -121,6 +165,82 @@ def answer_with(
         confidence,
         confidence >= show_threshold,
     )
+    return _finished(answer, why, index, ranking, reading)
+
+
+@dataclass
+class Why:
+    """What :func:`answer_with` learns along the way that ``--explain`` shows."""
+
+    searched_as: str
+    show_threshold: float | None
+    asked: bool  # whether to explain
+    found: float | None = None
+    confidence: float | None = None
+
+
+EXPLAINED = 5  # candidates shown for each stage
+
+
+def _finished(
+    answer: Answer,
+    why: Why,
+    index: storage.AnyIndex,
+    ranking: Ranking,
+    reading: Reading | None = None,
+    declined_by: str | None = None,
+) -> Answer:
+    """The answer with the question as searched, and its explanation when one was asked for."""
+    answer = replace(answer, searched_as=why.searched_as)
+    if not why.asked:
+        return answer
+    if not ranking.hits:
+        declined_by = "search"
+    stages = {
+        mode: [
+            _where(h)
+            for h in first_stage(index, why.searched_as, mode, ranking.vector, EXPLAINED)
+            if h.score > 0 or mode != "keyword"  # no keyword in common: no keyword match
+        ]
+        for mode in ("keyword", "dense", "hybrid")
+    }
+    stages["fused"] = stages.pop("hybrid")
+    stages["reranked"] = [_where(h) for h in ranking.hits[:EXPLAINED]]
+    held = set().union(*(keywords.terms(h.passage.text) for h in ranking.hits))
+    words = dict.fromkeys(evidence.content_words(why.searched_as))
+    model = reader.model()
+    decision = {
+        "result": "answered" if answer.found else "declined",
+        "declined_by": declined_by,
+        "found": _rounded(why.found),
+        "found_threshold": model["found"]["threshold"],
+        "confidence": _rounded(why.confidence),
+        "shown_threshold": why.show_threshold,
+        "shown": answer.answer_shown,
+    }
+    spans = [
+        {"text": c.text, "passage": c.passage + 1, "score": round(c.score, 3),
+         "no_answer": round(c.no_answer, 3)}
+        for c in (reading.candidates[:EXPLAINED] if reading else [])
+    ]  # fmt: skip
+    explanation = {
+        "searched_as": why.searched_as,
+        "stages": stages,
+        "missing_words": [w for w in words if not set(keywords.terms(w)) & held],
+        "reader": {"spans": spans, "no_answer": round(reading.no_answer, 3) if reading else None},
+        "decision": decision,
+    }
+    return replace(answer, explanation=explanation)
+
+
+def _where(hit: Hit) -> dict[str, Any]:
+    p = hit.passage
+    return {"title": p.title, "paragraph": p.paragraph + 1, "article_id": p.article_id,
+            "score": round(hit.score, 4)}  # fmt: skip
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 class Engine:
@@ -167,9 +287,25 @@ class Engine:
                     log.warning("still answering from %s: %s", current.where, error)
             return current
 
-    def answer(self, question: str, k: int = DEFAULT_K) -> Answer:
+    def answer(
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        *,
+        explain: bool = False,
+        last: Turn | None = None,
+    ) -> Answer:
         """Answer one question; see :func:`answer_with`."""
-        return answer_with(self.index, question, k, show_threshold=self.show_threshold)
+        return answer_with(
+            self.index, question, k, show_threshold=self.show_threshold, explain=explain, last=last
+        )
+
+    def follow(self, conversation: Conversation, question: str, k: int = DEFAULT_K) -> Answer:
+        """Answer a question of a conversation (a follow-up leans on its last turn while it
+        is recent), and add it to the conversation."""
+        result = self.answer(question, k, last=conversation.last())
+        conversation.add(result.turn)
+        return result
 
 
 _engines: dict[str, Engine] = {}
@@ -244,3 +380,9 @@ def question_memory(where: Location, keep: int) -> SharedMemory | None:
     """Where the bot remembers which question each answer answers, shared by every replica
     when the index lives in a database (None: in the process)."""
     return SharedMemory(where, keep) if isinstance(where, Database) else None
+
+
+def conversation_store(where: Location, keep: int) -> SharedConversations | None:
+    """Where the bot keeps its conversations, shared by every replica when the index lives
+    in a database (None: in the process)."""
+    return SharedConversations(where, keep) if isinstance(where, Database) else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,52 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One question of a conversation, as a follow-up needs it: how it was searched, the
+    short answer, and the paragraph quoted (None when declined)."""
+
+    question: str
+    searched_as: str
+    answer: str = ""
+    article_id: str | None = None
+    paragraph: int | None = None
+    at: float = 0.0  # time.time() when it was answered
+
+
+@dataclass
+class Conversation:
+    """The last turns of one conversation (a chat session, a private chat, a reply chain).
+
+    A follow-up leans on the last turn while it is recent: asked within ``quiet`` seconds of
+    it. Only the last ``keep`` turns are kept.
+    """
+
+    turns: list[Turn] = field(default_factory=list)
+    keep: int = 3
+    quiet: float = 600.0
+
+    def last(self, now: float | None = None) -> Turn | None:
+        """The last turn, unless the conversation has been quiet for too long."""
+        if not self.turns:
+            return None
+        turn = self.turns[-1]
+        return turn if (now or time.time()) - turn.at <= self.quiet else None
+
+    def add(self, turn: Turn) -> None:
+        self.turns = [*self.turns, turn][-self.keep :]
+
+    def clear(self) -> None:
+        self.turns = []
+
+    def to_json(self) -> str:
+        return json.dumps([asdict(t) for t in self.turns])
+
+    @classmethod
+    def from_json(cls, text: str, keep: int = 3, quiet: float = 600.0) -> Conversation:
+        return cls([Turn(**t) for t in json.loads(text)], keep, quiet)
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to one question: what to say, the words quoted, and where they come from.
 
@@ -96,6 +144,22 @@ class Answer:
     passages: list[Hit] = field(default_factory=list)
     answer_confidence: float = 0.0
     answer_shown: bool = False
+    # Why: each stage's best candidates, the reader's spans and the decision (``--explain``).
+    explanation: dict[str, Any] | None = field(default=None, compare=False)
+    searched_as: str = ""  # the question as searched: without "hey, ...", made whole
+
+    @property
+    def turn(self) -> Turn:
+        """This question and answer as one turn of a conversation."""
+        source = self.source
+        return Turn(
+            self.question,
+            self.searched_as or self.question,
+            self.answer if self.found else "",
+            source.passage.article_id if source else None,
+            source.passage.paragraph if source else None,
+            time.time(),
+        )
 
     @property
     def source(self) -> Hit | None:

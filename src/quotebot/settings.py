@@ -65,10 +65,14 @@ class StorageSettings(_Group):
 
 class AnswerSettings(_Group):
     """Answers: the confidence at which the short answer is shown in bold (0: always, 1: never;
-    unset: the threshold fitted on squad_dev8, see README "Answer quality")."""
+    unset: the threshold fitted on squad_dev8, see README "Answer quality"); how long a
+    conversation waits for a follow-up before the next question starts afresh."""
 
     answer_threshold: float | None = Field(
         default=None, ge=0, le=1, validation_alias="QUOTEBOT_ANSWER_THRESHOLD"
+    )
+    conversation_minutes: float = Field(
+        default=10.0, gt=0, validation_alias="QUOTEBOT_CONVERSATION_MINUTES"
     )
 
     @field_validator("answer_threshold", mode="before")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from quotebot.records import Answer, Hit
+from quotebot.core import Engine
+from quotebot.records import Answer, Conversation, Hit, Turn
 
 NOT_FOUND = "I couldn't find that in my articles."
 SHORT_QUOTE = 200
@@ -19,8 +22,45 @@ Ask a question about the articles, e.g. "How far is Agadez from Niamey?", and pr
 The answer is a quote from an article: the short answer first (in bold) when it is likely
 right, then the sentence that holds it, then its source (title, paragraph, date, link).
 "I couldn't find that in my articles" means no article says it.
-Type help for this, quit or exit (or Ctrl-D) to leave; the arrow keys recall earlier questions."""
-_COMMANDS = {"quit": "quit", "exit": "quit", ":q": "quit", "help": "help", "?": "help"}
+Follow-ups lean on the last question for a while ("Who is the Kremlin spokesperson?", then
+"When did he address the deployment?"); a question that stands on its own starts afresh,
+and new forgets the conversation. why shows how the last answer was found (each search
+stage, the reader, the decision); help shows this; quit or exit (or Ctrl-D) leaves; the
+arrow keys recall earlier questions."""
+_COMMANDS = {
+    "quit": "quit", "exit": "quit", ":q": "quit", "help": "help", "?": "help", "why": "why",
+    "new": "new", "/new": "new",
+}  # fmt: skip
+NOTHING_TO_EXPLAIN = "Ask a question first: why then says how its answer was found."
+NEW_CONVERSATION = "New conversation: the next question starts afresh."
+
+
+@dataclass
+class Session:
+    """What the chat keeps between lines: the conversation, and the last question with the
+    turn it followed (for why)."""
+
+    conversation: Conversation
+    asked: tuple[str, Turn | None] | None = None
+
+
+def reply(engine: Engine, text: str, session: Session) -> Answer | Text:
+    """What the chat says to one line: the answer to a question (within the conversation),
+    or help, why or new."""
+    command = _COMMANDS.get(text.lower())
+    if command == "help":
+        return Text(CHAT_HELP)
+    if command == "new":
+        session.conversation.clear()
+        session.asked = None
+        return Text(NEW_CONVERSATION)
+    if command == "why":
+        if session.asked is None:
+            return Text(NOTHING_TO_EXPLAIN)
+        question, before = session.asked
+        return render_explanation(engine.answer(question, explain=True, last=before))
+    session.asked = (text, session.conversation.last())
+    return engine.follow(session.conversation, text)
 
 
 def source_line(hit: Hit, prefix: str = "— ") -> str:
@@ -65,6 +105,53 @@ def render_answer(answer: Answer) -> Text:
     return text
 
 
+def render_explanation(answer: Answer, shown: int = 3) -> Text:
+    """Why the answer is what it is, in plain lines for an 80-column terminal: the question as
+    searched, the best passages of each retrieval stage, the question's words that no passage
+    holds, the reader's best spans and the decisions against their thresholds."""
+    why = answer.explanation
+    if why is None:
+        return Text()
+    text = Text("Why", style="bold")
+    text.append(f"\n  searched as: {why['searched_as']}")
+    for stage, found in why["stages"].items():
+        text.append(f"\n  {stage + ':':10}")
+        if not found:
+            text.append("(nothing)")
+        for number, where in enumerate(found[:shown], start=1):
+            place = f"{shorten(where['title'], 44)}, ¶{where['paragraph']}"
+            lead = "" if number == 1 else " " * 12
+            text.append(f"{lead}{number}. {place:<52} {where['score']:7.3f}\n")
+        text.rstrip()
+    if why["missing_words"]:
+        text.append(f"\n  no passage holds: {', '.join(why['missing_words'])}")
+    spans = why["reader"]["spans"]
+    text.append("\n  reader:   " + ("span score vs no-answer score" if spans else "no span"))
+    for number, span in enumerate(spans[:shown], start=1):
+        said = "“" + shorten(span["text"], 30) + "”"
+        text.append(
+            f"\n            {number}. {said:<34} passage {span['passage']}"
+            f"  {span['score']:5.2f} vs {span['no_answer']:5.2f}"
+        )
+    text.append(f"\n  decision: {_decision(why['decision'])}")
+    return text
+
+
+def _decision(d: dict[str, Any]) -> str:
+    if d["declined_by"] == "search":
+        return "declined: the index holds no passage"
+    if d["declined_by"] == "reader":
+        return "declined by the reader: no span in the passages read"
+    said = f"found {d['found']:.2f} vs threshold {d['found_threshold']:.2f}: "
+    if d["declined_by"] == "found decision":
+        return said + "declined by the found decision"
+    shown = "shown" if d["shown"] else "hidden (the quote leads)"
+    return (
+        f"{said}answered;\n            confidence {d['confidence']:.2f} vs threshold "
+        f"{d['shown_threshold']:.2f}: short answer {shown}"
+    )
+
+
 def render_passages(hits: Sequence[Hit]) -> Text:
     """The passages found, best first: number, source and score, then a short quote."""
     text = Text("Passages:", style="bold")
@@ -75,7 +162,7 @@ def render_passages(hits: Sequence[Hit]) -> Text:
 
 
 def chat(
-    ask: Callable[[str], Answer], out: Console, err: Console, history: Path | None = None
+    engine: Engine, session: Session, out: Console, err: Console, history: Path | None
 ) -> None:
     """Ask and answer at a prompt until quit, exit, Ctrl-D or Ctrl-C, with line editing and
     the questions of earlier sessions (kept in ``history``) on the arrow keys."""
@@ -87,14 +174,12 @@ def chat(
         except (EOFError, KeyboardInterrupt):
             out.print()
             break
-        command = _COMMANDS.get(text.lower())
-        if command == "quit":
+        if _COMMANDS.get(text.lower()) == "quit":
             break
-        if command == "help":
-            out.print(CHAT_HELP, markup=False)
-        elif text:
+        if text:
             try:
-                out.print(render_answer(ask(text)))
+                said = reply(engine, text, session)
+                out.print(render_answer(said) if isinstance(said, Answer) else said)
             except KeyboardInterrupt:  # stop this answer, keep the chat
                 out.print("(stopped)")
         out.print()

@@ -234,3 +234,22 @@ def test_add_from_a_chat_never_reads_a_file_of_this_machine(
     assert reply.startswith("Nothing was indexed: /add takes http:// or https:// addresses")
     assert "no such file" not in reply and "hunter2" not in reply
     assert article_ids(bot_index) == before  # nothing of the file can be quoted
+
+
+def test_why_says_how_an_answer_was_found_to_admins_only(
+    fake: FakeTelegram, uid: int, group_id: int
+) -> None:
+    group = fake.group_chat(group_id)
+    admin, user = fake.user(ADMIN, "Ada"), fake.user(uid)
+    asked = fake.message(group, user, "/ask What is the population of Timbuktu?")
+    [declined] = fake.replies_to(asked)
+    answer = fake.stored(declined)
+    refused = fake.message(group, user, "/why", reply_to=answer)
+    assert "Only the bot's admins" in fake.replies_to(refused)[0].result["text"]
+    why = fake.message(group, admin, "/why", reply_to=answer)
+    text = fake.replies_to(why)[0].result["text"]
+    assert "What is the population of Timbuktu?" in text
+    assert "reranked:" in text and "decision: " in text and "declined" in text
+    assert "no passage holds:" in text and "Timbuktu" in text
+    lost = fake.message(group, admin, "/why")
+    assert "Reply /why to one of my answers" in fake.replies_to(lost)[0].result["text"]

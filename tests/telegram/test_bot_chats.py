@@ -33,7 +33,7 @@ def test_private_question_is_answered_with_quote_and_source(fake: FakeTelegram, 
 
 
 def test_commands_are_registered_at_start(fake: FakeTelegram) -> None:
-    assert [c["command"] for c in fake.commands] == ["start", "help", "ask", "sources"]
+    assert [c["command"] for c in fake.commands] == ["start", "help", "ask", "sources", "new"]
 
 
 def test_off_corpus_question_says_so_plainly(fake: FakeTelegram, uid: int) -> None:

@@ -1,7 +1,6 @@
-"""From the best passages to the answer: the reader proposes spans (:mod:`.reader`), the
-embedder looks again at the best few (:mod:`.meaning`), the quote holds the best one
-(:mod:`.quote`), the decision says whether to answer and whether to show the short answer
-(:mod:`.decision`)."""
+"""From the best passages to the answer: the reader (:mod:`.reader`) reads a window of the best
+sentences of each of the best passages, the quote holds its best span (:mod:`.quote`), the
+decision says whether to answer and whether to show the short answer (:mod:`.decision`)."""
 
 from __future__ import annotations
 
@@ -9,19 +8,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quotebot.answering import meaning, reader
+from quotebot.answering import reader
 from quotebot.answering.quote import quote_around
-from quotebot.retrieval import Ranking
+from quotebot.retrieval import Ranking, evidence
 
-READ_PASSAGES = 2  # the best passages after reranking that the reader reads
+READ_PASSAGES = 3  # the best passages after reranking that the reader reads
+WINDOW_CHARS = 600  # of each: its best sentence and the neighbours that fit (~130 tokens)
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader made of the best passages: the candidate spans it checked by meaning,
-    best first, and the (start, end) in its passage of the quote around the best one."""
+    """What the reader made of the best passages: its spans, best first, each one's share of
+    the scores, and the (start, end) in its passage of the quote around the best one."""
 
-    question: reader.Question
     candidates: list[reader.Candidate]
     probabilities: np.ndarray
     quote: tuple[int, int] = (0, 0)
@@ -30,43 +29,69 @@ class Reading:
     def best(self) -> reader.Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    @property
+    def no_answer(self) -> float:
+        """The lowest no-answer score of the windows read (the reader's "nothing here")."""
+        return min((c.no_answer for c in self.candidates), default=0.0)
+
 
 def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
-    """Run the reader over the best n passages of a ranking, and check its best by meaning."""
-    question, found = propose(ranking, n)
-    texts = [hit.passage.text for hit in ranking.hits[:n]]
-    asked = ranking.query.text if ranking.vector is None else ranking.vector
-    found = meaning.check(asked, question.kind, texts, found)
-    return reading_of(ranking, question, found)
-
-
-def propose(
-    ranking: Ranking, n: int = READ_PASSAGES
-) -> tuple[reader.Question, list[reader.Candidate]]:
-    """The question as the reader analysed it, and its candidate spans in the best n passages,
-    best first, before the check by meaning."""
-    question = reader.analyse(ranking.query.text, ranking.query.terms)
-    texts = [hit.passage.text for hit in ranking.hits[:n]]
-    return question, reader.read(question, texts, reader_passage_features(ranking, n))
-
-
-def reading_of(
-    ranking: Ranking, question: reader.Question, found: list[reader.Candidate]
-) -> Reading:
-    """The reading of these candidates (best first): their probabilities and the quote."""
+    """Run the reader over a window of each of the best n passages of a ranking."""
+    windows = [
+        (i, hit.passage.text[start:end], start)
+        for i, hit in enumerate(ranking.hits[:n])
+        for start, end in [window(ranking.query, hit.passage.text)]
+    ]
+    found = reader.load().read(ranking.query.text, windows)
     quote = (0, 0)
     if found:
         best = found[0]
         text = ranking.hits[best.passage].passage.text
         quote = quote_around(text, best.start, best.end, ranking.query.terms)
-    return Reading(question, found, reader.probabilities(found), quote)
+    return Reading(found, reader.probabilities(found), quote)
 
 
-def reader_passage_features(ranking: Ranking, n: int) -> list[dict[str, float]]:
-    """What the reader weighs about each of the best n passages as a whole."""
-    hits = ranking.hits[:n]
-    top = hits[0].score if hits else 0.0
-    return [
-        {"passage_first": float(i == 0), "passage_gap": top - h.score, "passage_dense": h.dense}
-        for i, h in enumerate(hits)
-    ]
+def window(query: evidence.Query, text: str, size: int = WINDOW_CHARS) -> tuple[int, int]:
+    """The (start, end) of the part of a passage the reader reads: the sentence that holds most
+    of the question's term weight, with its neighbours after and before while they fit in
+    ``size`` characters; of a sentence longer than that, its best ``size`` characters."""
+    if len(text) <= size:
+        return 0, len(text)
+    sentences = evidence.split_sentences(text)
+    covers = [evidence.coverage(query, text[s:e]) for s, e in sentences]
+    best = max(range(len(sentences)), key=lambda i: (covers[i], -i))
+    start, end = sentences[best]
+    if end - start > size:
+        return _best_part(query, text, start, end, size)
+    first, last = best, best
+    grew = True
+    while grew:
+        grew = False
+        for i in (last + 1, first - 1):
+            if (
+                0 <= i < len(sentences)
+                and max(end, sentences[i][1]) - min(start, sentences[i][0]) <= size
+            ):
+                first, last = min(first, i), max(last, i)
+                start, end = sentences[first][0], sentences[last][1]
+                grew = True
+    return start, end
+
+
+def _best_part(
+    query: evidence.Query, text: str, start: int, end: int, size: int
+) -> tuple[int, int]:
+    """The ``size`` characters of text[start:end], cut at spaces with half overlapping, that
+    hold most of the question's term weight."""
+    parts = []
+    at = start
+    while at < end:
+        stop = min(end, at + size)
+        if stop < end and (space := text.rfind(" ", at + size // 2, stop)) > 0:
+            stop = space
+        parts.append((at, stop))
+        if stop >= end:
+            break
+        step = text.find(" ", at + (stop - at) // 2, stop)
+        at = step + 1 if step > 0 else stop
+    return max(parts, key=lambda p: evidence.coverage(query, text[p[0] : p[1]]))

@@ -8,14 +8,14 @@ import re
 from typing import Any
 
 from quotebot.answering import Reading, reader
-from quotebot.retrieval import Ranking
-from quotebot.storage import keywords
+from quotebot.retrieval import Ranking, evidence
 
 _NEGATION = re.compile(r"\b(not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
 
 
 def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
-    """What the found decision and the answer confidence weigh about a question."""
+    """What the found decision and the answer confidence weigh about a question: how well the
+    search matched, and how sure the reader is of its best span against "no answer"."""
     hits = ranking.hits
     best = reading.best
     values = {
@@ -23,34 +23,27 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         "margin": hits[0].score - hits[1].score if len(hits) > 1 else 1.0,
         "dense": hits[0].dense,
         "unknown": ranking.query.unknown,
-        "sentence": best.features["sentence_cover"] if best else 0.0,
-        "passage_cover": best.features["passage_cover"] if best else 0.0,
-        "span_score": best.score if best else 0.0,
-        "span_probability": float(reading.probabilities[0]) if best else 0.0,
-        "span_gap": best.score - reading.candidates[1].score
-        if len(reading.candidates) > 1 and best
-        else 0.0,
-        "span_first_passage": float(best.passage == 0) if best else 0.0,
-        "span_length": math.log1p(len(best.text.split())) if best else 0.0,
-        "span_cloze": best.features.get("cloze", 0.0) if best else 0.0,
-        "reader_probability": best.features.get("reader_probability", 0.0) if best else 0.0,
     }
-    values[f"kind={reading.question.kind}"] = 1.0
-    if best is not None and "type_match" in best.features:  # a kind that asks for a type
-        values["typed_mass"] = float(
-            sum(p for c, p in zip(reading.candidates, reading.probabilities, strict=True)
-                if c.features.get("type_match"))
-        )  # fmt: skip
-    if best is not None:
-        text = hits[best.passage].passage.text
-        start, end = reading.quote
-        names = reading.question.names
-        total = sum(names.values()) or 1.0
-        quoted, passage = set(keywords.terms(text[start:end])), set(keywords.terms(text))
-        values["names_unquoted"] = sum(w for t, w in names.items() if t not in quoted) / total
-        values["names_absent"] = sum(w for t, w in names.items() if t not in passage) / total
-        negated = bool(_NEGATION.search(ranking.query.text))
-        values["negation_differs"] = float(negated != bool(_NEGATION.search(text[start:end])))
+    values[f"kind={ranking.query.kind}"] = 1.0
+    if best is None:
+        values["no_span"] = 1.0
+        return values
+    text = hits[best.passage].passage.text
+    start, end = reading.quote
+    second = next((c.score for c in reading.candidates[1:] if c.passage != best.passage), None)
+    values |= {
+        "span_score": best.score,
+        "span_gap": best.score - best.no_answer,
+        "span_gap_min": best.score - reading.no_answer,
+        "span_probability": float(reading.probabilities[0]),
+        "span_first_passage": float(best.passage == 0),
+        "span_length": math.log1p(len(best.text.split())),
+        "other_passage_gap": best.score - second if second is not None else 5.0,
+        "quote_unmatched": 1.0 - evidence.coverage(ranking.query, text[start:end]),
+        "passage_unmatched": 1.0 - evidence.coverage(ranking.query, text),
+    }
+    negated = bool(_NEGATION.search(ranking.query.text))
+    values["negation_differs"] = float(negated != bool(_NEGATION.search(text[start:end])))
     return values
 
 

@@ -211,10 +211,14 @@ class Frequencies(Protocol):
     def document_frequency(self, term: str) -> int: ...
 
 
+def content_words(question: str) -> list[str]:
+    """The words of a question that say what it is about (how it is asked left out), in order."""
+    return [w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS]
+
+
 def analyse(question: str, index: Frequencies) -> Query:
     """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
-    words = (w for w in _QUESTION_WORD.findall(question) if w.lower() not in QUESTION_WORDS)
-    tokens = keywords.terms(" ".join(words))
+    tokens = keywords.terms(" ".join(content_words(question)))
     n = len(index)
     weights: dict[str, float] = {}
     unknown = 0.0

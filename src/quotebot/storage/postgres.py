@@ -595,3 +595,69 @@ class SharedMemory:
                         _reason(error, self.database))  # fmt: skip
             return None
         return None if row is None else str(row[0])
+
+
+class SharedConversations:
+    """The bot's conversations (their last turns, as JSON) and which conversation each of its
+    answer messages belongs to, kept in the database so that a follow-up sent to any replica
+    leans on the turn another replica answered; the newest ``keep`` of each are kept."""
+
+    def __init__(self, database: Database, keep: int) -> None:
+        self.database = database
+        self.keep = keep
+        self._connection: Any = None
+
+    def _open(self) -> Any:
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self._connection = connect(self.database, autocommit=True)
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS quotebot_bot_conversations (key text PRIMARY KEY, "
+                "turns text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+            )
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS quotebot_bot_threads (chat_id bigint NOT NULL, "
+                "message_id bigint NOT NULL, key text NOT NULL, "
+                "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))"
+            )
+        return self._connection
+
+    def _run(self, what: str, sql: str, *params: Any) -> Any:
+        """One statement; a failure is a warning (a conversation is a convenience)."""
+        try:
+            return self._open().execute(sql, params)
+        except Exception as error:  # noqa: BLE001
+            log.warning("could not %s in %s: %s", what, self.database,
+                        _reason(error, self.database))  # fmt: skip
+            return None
+
+    def turns(self, key: str) -> str | None:
+        """The conversation's turns as JSON, or None for a new one."""
+        done = self._run("read the conversation", "SELECT turns FROM quotebot_bot_conversations "
+                         "WHERE key = %s", key)  # fmt: skip
+        row = done.fetchone() if done is not None else None
+        return None if row is None else str(row[0])
+
+    def save(self, key: str, turns: str) -> None:
+        self._run("keep the conversation", "INSERT INTO quotebot_bot_conversations (key, turns) "
+                  "VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET turns = excluded.turns, "
+                  "at = now()", key, turns)  # fmt: skip
+        self._run("trim the conversations", "DELETE FROM quotebot_bot_conversations WHERE at < "
+                  "(SELECT at FROM quotebot_bot_conversations ORDER BY at DESC OFFSET %s LIMIT 1)",
+                  self.keep)  # fmt: skip
+
+    def link(self, chat_id: int, message_id: int, key: str) -> None:
+        """Remember that an answer message belongs to a conversation."""
+        self._run("link the answer to its conversation", "INSERT INTO quotebot_bot_threads "
+                  "(chat_id, message_id, key) VALUES (%s, %s, %s) ON CONFLICT (chat_id, "
+                  "message_id) DO UPDATE SET key = excluded.key, at = now()",
+                  chat_id, message_id, key)  # fmt: skip
+        self._run("trim the threads", "DELETE FROM quotebot_bot_threads WHERE at < (SELECT at "
+                  "FROM quotebot_bot_threads ORDER BY at DESC OFFSET %s LIMIT 1)",
+                  self.keep)  # fmt: skip
+
+    def thread(self, chat_id: int, message_id: int) -> str | None:
+        """The conversation an answer message belongs to."""
+        done = self._run("look the conversation up", "SELECT key FROM quotebot_bot_threads "
+                         "WHERE chat_id = %s AND message_id = %s", chat_id, message_id)  # fmt: skip
+        row = done.fetchone() if done is not None else None
+        return None if row is None else str(row[0])

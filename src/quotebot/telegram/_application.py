@@ -48,6 +48,7 @@ COMMANDS = [
     BotCommand("help", "How to ask, in private and in groups"),
     BotCommand("ask", "Ask a question: /ask how far is …?"),
     BotCommand("sources", "The articles I quote from"),
+    BotCommand("new", "Start a new conversation (follow-ups lean on the last question)"),
 ]
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 SORRY = "Sorry, something went wrong while answering. Please try again."
@@ -154,6 +155,9 @@ def build_application(settings: Settings, index_dir: core.Location | None = None
     memory = core.question_memory(folder, REMEMBERED_QUESTIONS)
     if memory is not None:
         application.bot_data[STATE_KEY].questions = memory
+    conversations = core.conversation_store(folder, REMEMBERED_QUESTIONS)
+    if conversations is not None:
+        application.bot_data[STATE_KEY].conversations = conversations
     _add_handlers(application)
     return application
 
@@ -171,6 +175,8 @@ def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
             CommandHandler("ask", _questions.ask_command, filters=new),
             CommandHandler("add", _admin.add_command, filters=new),
             CommandHandler("remove", _admin.remove_command, filters=new),
+            CommandHandler("why", _questions.why_command, filters=new),
+            CommandHandler("new", _questions.new_command, filters=new),
             MessageHandler(filters.TEXT & new & UNMARKED_ASK, _questions.ask_command),
             MessageHandler(private & text, _questions.ask),
             MessageHandler(groups & text & ADDRESSED, _questions.ask),

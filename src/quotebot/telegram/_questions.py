@@ -29,6 +29,7 @@ from quotebot.telegram._formatting import (
 )
 from quotebot.telegram._replies import reply, typing
 from quotebot.telegram._state import state_of
+from quotebot.terminal import render_explanation
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ MORE = "more:"
 PAGE = 4
 EXPIRED = "This button has expired. Please ask the question again."
 UNAVAILABLE = "My articles are not available right now; please try again in a moment."
+ONLY_ADMINS_WHY = "Only the bot's admins can see how an answer was found."
+NEW_CONVERSATION = "New conversation: your next question starts afresh."
 
 
 def _help_text(username: str, admin: bool) -> list[str]:
@@ -46,11 +49,15 @@ def _help_text(username: str, admin: bool) -> list[str]:
         f"In a group, write /ask followed by your question (or /ask@{username} …), "
         f"mention @{username} in your question, or reply to one of my messages.",
         "/sources lists the articles I know.",
+        'Follow-ups lean on your last question for a while ("Who is the Kremlin spokesperson?" '
+        'then "When did he address the deployment?"), in a group when you reply to my answer; '
+        "a question that stands on its own starts afresh, and /new forgets the conversation.",
     ]
     if admin:
         lines.append(
             "Admin: send me an article as a file (.txt, .md, .json or .jsonl) to add it; "
-            "/add URL adds an article from the web; /remove ID removes one."
+            "/add URL adds an article from the web; /remove ID removes one; /why, as a reply "
+            "to one of my answers, says how it was found."
         )
     return lines
 
@@ -115,18 +122,49 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
             await reply(message, text_blocks(note))
         return
+    key = _conversation_key(message, context)
+    conversation = state.conversation(key)
     async with typing(context.bot, message):
         try:
-            result = await asyncio.to_thread(state.engine.answer, question)
+            result = await asyncio.to_thread(state.engine.follow, conversation, question)
         except core.StoreError as error:
             log.error("no usable index: %s", error)
             await reply(message, text_blocks(UNAVAILABLE))
             return
+    state.conversations.save(key, conversation.to_json())
     log.info("answering in chat %s (found: %s)", message.chat_id, result.found)
     markup = _more_button(1) if result.found and len(result.passages) > 1 else None
     sent = await reply(message, answer_blocks(result), markup)
-    if markup:
-        state.remember(sent[-1].chat_id, sent[-1].message_id, question)
+    for part in sent:  # for "More sources", /why and follow-ups in reply to any part
+        state.remember(part.chat_id, part.message_id, question)
+        state.conversations.link(part.chat_id, part.message_id, key)
+
+
+def _conversation_key(message: Message, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The conversation a question belongs to: its private chat's; in a group, the reply
+    chain's when it replies to one of the bot's answers to the same user, else a new one
+    (two users in a group never share a conversation)."""
+    if message.chat.type == ChatType.PRIVATE:
+        return f"private:{message.chat_id}"
+    user = message.from_user.id if message.from_user else 0
+    chain = f"group:{message.chat_id}:{user}:"
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
+        key = state_of(context).conversations.thread(message.chat_id, replied.message_id)
+        if key is not None and key.startswith(chain):
+            return key
+    return f"{chain}{message.message_id}"
+
+
+async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: forget the conversation (in a group: the reply chain /new answers, if any)."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    key = _conversation_key(message, context)
+    state.conversations.save(key, core.Conversation().to_json())
+    await reply(message, text_blocks(NEW_CONVERSATION))
 
 
 def _usage(message: Message, username: str) -> str:
@@ -210,6 +248,35 @@ async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
             await message.edit_reply_markup(None)
         except TelegramError as error:  # cosmetic: the sources were already sent
             log.info("could not remove the button: %s", error)
+
+
+async def why_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/why as a reply to an answer (admins): how it was found, stage by stage."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    user = update.effective_user
+    if not state.is_admin(user.id if user else None):
+        await reply(message, text_blocks(ONLY_ADMINS_WHY))
+        return
+    answered = message.reply_to_message
+    mine = answered is not None and answered.from_user and answered.from_user.id == context.bot.id
+    found = _question_behind(answered, context) if mine else None
+    if found is None:
+        await reply(message, text_blocks("Reply /why to one of my answers to see how I found it."))
+        return
+    question, _ = found
+    try:
+        result = await asyncio.to_thread(state.engine.answer, question, explain=True)
+    except core.StoreError as error:
+        log.error("no usable index: %s", error)
+        await reply(message, text_blocks(UNAVAILABLE))
+        return
+    lines = render_explanation(result).plain.splitlines()
+    await reply(
+        message, [Block((Run(question, italic=True),)), Block((Run("\n".join(lines), code=True),))]
+    )
 
 
 async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

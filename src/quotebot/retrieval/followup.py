@@ -1,0 +1,76 @@
+"""Follow-up questions: whether a question leans on the conversation before it, and the
+question made whole from the last turn when it does.
+
+"When did he address the deployment?" after "Who is the Kremlin spokesperson?" (answered
+"Dmitry Peskov") is searched as "When did he address the deployment? Dmitry Peskov Kremlin
+spokesperson"; the paragraph last quoted is a prior of the ranking, never a filter. A question
+that stands on its own ("Who founded the Wagner Group?") is searched as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from quotebot.records import Turn
+from quotebot.retrieval import Ranking, evidence
+from quotebot.storage import keywords
+
+# Words that point back: people and things named before, "there" and "then" at the end.
+_POINTS_BACK = re.compile(
+    r"\b(he|she|him|they|them|it|this|these|those|such|the same|the latter|the former)\b"
+    r"|\b(?:there|then)\s*[?.!]*\s*$"
+    r"|\b(?:from|in|at|to|since|until|after|before) (?:there|then)\b",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"\b(his|her|its|their|hers|theirs)\b", re.IGNORECASE)
+# Ellipsis: a question that goes on from the one before ("and the population?").
+_GOES_ON = re.compile(
+    r"^(?:and|but|also|or|so|then|what about|how about|and what|what else|anything else)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][\w'’.-]*")
+SHORT = 1  # words that say what a question is about, at most, in a question too short to stand
+PARAGRAPH_PRIOR = 1.0  # added to the ranking score of the paragraph last quoted
+ARTICLE_PRIOR = 0.5  # and of the other paragraphs of its article
+MAX_ANSWER_WORDS = 6  # a longer last answer is no name to search by
+
+
+def leans_on_context(question: str) -> bool:
+    """Whether a question leans on what was said before: a word that points back with
+    nothing in the question to point to, an ellipsis, or too few words to stand alone."""
+    if _GOES_ON.match(question) or _POINTS_BACK.search(question):
+        return True
+    named = bool(_NAME.search(question))
+    if _POSSESSIVE.search(question) and not named:
+        return True
+    return len(evidence.content_words(question)) <= SHORT and not named
+
+
+def made_whole(question: str, last: Turn) -> str:
+    """The question with the last turn's answer and key words that it lacks, to search by."""
+    have = set(keywords.terms(question))
+    added = []
+    answer = last.answer if len(last.answer.split()) <= MAX_ANSWER_WORDS else ""
+    for words in (answer, *evidence.content_words(last.searched_as)):
+        if words and not set(keywords.terms(words)) <= have:
+            added.append(words)
+            have |= set(keywords.terms(words))
+    return f"{question} {' '.join(added)}" if added else question
+
+
+def with_prior(ranking: Ranking, last: Turn) -> Ranking:
+    """The ranking with the paragraph last quoted (and its article) raised a little."""
+    if last.article_id is None:
+        return ranking
+
+    def prior(score: float, article_id: str, paragraph: int) -> float:
+        if article_id != last.article_id:
+            return score
+        return score + (PARAGRAPH_PRIOR if paragraph == last.paragraph else ARTICLE_PRIOR)
+
+    hits = [
+        replace(h, score=prior(h.score, h.passage.article_id, h.passage.paragraph))
+        for h in ranking.hits
+    ]
+    return replace(ranking, hits=sorted(hits, key=lambda h: -h.score))

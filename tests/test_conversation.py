@@ -1,0 +1,77 @@
+"""Follow-up questions in `quotebot chat`: a question that leans on the last one is searched
+made whole from it, one that stands alone is searched as it is, `new` starts afresh, `ask`
+stays one-shot; and, measured over the conversations in tests/conversations, follow-ups
+find their paragraph far more often in their conversation than alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.auxil.cli import ROOT, quotebot
+
+from quotebot.retrieval.followup import leans_on_context
+
+TALK = "Who is the Kremlin spokesperson?\nWhen did he address the deployment?\n"
+
+
+def chat(index: Path, text: str) -> list[dict]:
+    done = quotebot("chat", "--json", "--index-dir", index, stdin=text)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_a_follow_up_is_searched_made_whole_and_new_forgets(sample_index: Path) -> None:
+    first, follow_up, fresh = chat(
+        sample_index, TALK + "new\nWhen did he address the deployment?\n"
+    )
+    assert first["searched_as"] == "Who is the Kremlin spokesperson?"
+    assert follow_up["searched_as"].startswith("When did he address the deployment? ")
+    assert "Kremlin" in follow_up["searched_as"]
+    assert fresh["searched_as"] == "When did he address the deployment?"
+
+
+def test_chat_json_has_the_fields_of_ask_json(sample_index: Path) -> None:
+    [talked] = chat(sample_index, "How far is Agadez from Niamey?\n")
+    asked = json.loads(quotebot("ask", "--json", "How far is Agadez from Niamey?",
+                                "--index-dir", sample_index).stdout)  # fmt: skip
+    assert set(talked) == set(asked)
+    assert talked["quote"] == asked["quote"]
+
+
+def test_ask_stays_one_shot(sample_index: Path) -> None:
+    done = quotebot("ask", "--json", "-", "--index-dir", sample_index, stdin=TALK)
+    _, follow_up = (json.loads(line) for line in done.stdout.splitlines())
+    assert follow_up["searched_as"] == "When did he address the deployment?"
+
+
+def test_a_question_that_stands_alone_switches_topic(sample_index: Path) -> None:
+    _, _, switched = chat(sample_index, TALK + "How far is Agadez from Niamey?\n")
+    assert switched["searched_as"] == "How far is Agadez from Niamey?"
+    assert "500 miles" in switched["quote"]
+
+
+def test_what_leans_on_the_conversation() -> None:
+    for question in ["When did he address the deployment?", "And the population?", "Why?",
+                     "What about Mali?", "How many U.S. soldiers are there?", "What is its name?",
+                     "Who founded it?", "What happened then?"]:  # fmt: skip
+        assert leans_on_context(question), question
+    for question in ["How far is Agadez from Niamey?", "Who is Peskov?",
+                     "What did the Pentagon say about its troops?", "When was the coup in Niger?",
+                     "Is there a hospital in Agadez?"]:  # fmt: skip
+        assert not leans_on_context(question), question
+
+
+def test_follow_ups_find_their_paragraph_in_the_conversation() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "measure_followups.py"), "--json"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["conversations"] >= 20
+    assert figures["follow_up_in_conversation"] >= 0.75
+    assert figures["follow_up_in_conversation"] > figures["follow_up_alone"]
+    assert figures["first_in_conversation"] >= figures["first_alone"]
