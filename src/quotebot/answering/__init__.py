@@ -12,8 +12,8 @@ from quotebot.answering import reader
 from quotebot.answering.quote import quote_around
 from quotebot.retrieval import Ranking, evidence
 
-READ_PASSAGES = 3  # the best passages after reranking that the reader reads
-WINDOW_CHARS = 600  # of each: its best sentence and the neighbours that fit (~130 tokens)
+READ_PASSAGES = 1  # the best passage after reranking: the reader reads a window of it
+WINDOW_CHARS = 600  # of it: its best sentence and the neighbours that fit (~130 tokens)
 
 
 @dataclass(frozen=True)

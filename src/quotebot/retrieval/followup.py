@@ -18,7 +18,8 @@ from quotebot.storage import keywords
 
 # Words that point back: people and things named before, "there" and "then" at the end.
 _POINTS_BACK = re.compile(
-    r"\b(he|she|him|they|them|it|this|these|those|such|the same|the latter|the former)\b"
+    r"\b(he|she|him|they|them|it|such|the same|the latter|the former)\b"
+    r"|\b(?:this|these|those)\b(?! (?:year|week|month|morning|evening|season|time|weekend))"
     r"|\b(?:there|then)\s*[?.!]*\s*$"
     r"|\b(?:from|in|at|to|since|until|after|before) (?:there|then)\b",
     re.IGNORECASE,
