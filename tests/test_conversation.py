@@ -73,5 +73,5 @@ def test_follow_ups_find_their_paragraph_in_the_conversation() -> None:
     figures = json.loads(done.stdout)
     assert figures["conversations"] >= 20
     assert figures["follow_up_in_conversation"] >= 0.75
-    assert figures["follow_up_in_conversation"] > figures["follow_up_alone"]
+    assert figures["follow_up_in_conversation"] >= figures["follow_up_alone"] + 0.25
     assert figures["first_in_conversation"] >= figures["first_alone"]
