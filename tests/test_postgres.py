@@ -293,6 +293,19 @@ def test_the_question_behind_a_button_is_known_to_every_replica(database: str) -
     assert first.get((-100, 11)) == "question 11" and first.get((-100, 7)) is None  # newest kept
 
 
+def test_a_conversation_is_known_to_every_replica(database: str) -> None:
+    first = postgres.SharedConversations(postgres.Database(database), keep=3)
+    second = postgres.SharedConversations(postgres.Database(database), keep=3)
+    turns = '[{"question": "Who is the Kremlin spokesperson?"}]'
+    first.save("private:7", turns)
+    first.link(-100, 7, "group:-100:5:6")
+    assert second.turns("private:7") == turns and second.thread(-100, 7) == "group:-100:5:6"
+    assert second.turns("private:8") is None and second.thread(-100, 8) is None
+    for n in range(8, 12):
+        second.save(f"private:{n}", "[]")
+    assert first.turns("private:11") == "[]" and first.turns("private:7") is None  # newest kept
+
+
 def test_a_writer_that_waits_for_another_says_so_and_then_lands(
     database: str, tmp_path: Path
 ) -> None:

@@ -541,10 +541,11 @@ class SharedLimiter:
             return False, self.WINDOW - (now - asked[0]), told is not None
 
 
-class SharedMemory:
-    """Which question each of the bot's answer messages answers (for its "More sources"
-    button), kept in the database so that any replica can page on from any other's
-    answer; the newest ``keep`` are kept."""
+class _KeptConnection:
+    """A connection kept for the bot's small shared tables (``TABLES``, created on first
+    use), opened again when the server dropped it; the newest ``keep`` rows are kept."""
+
+    TABLES: tuple[str, ...] = ()
 
     def __init__(self, database: Database, keep: int) -> None:
         self.database = database
@@ -554,12 +555,21 @@ class SharedMemory:
     def _open(self) -> Any:
         if self._connection is None or self._connection.closed or self._connection.broken:
             self._connection = connect(self.database, autocommit=True)
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_bot_questions (chat_id bigint NOT NULL, "
-                "message_id bigint NOT NULL, question text NOT NULL, "
-                "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))"
-            )
+            for table in self.TABLES:
+                self._connection.execute(table)
         return self._connection
+
+
+class SharedMemory(_KeptConnection):
+    """Which question each of the bot's answer messages answers (for its "More sources"
+    button), kept in the database so that any replica can page on from any other's
+    answer; the newest ``keep`` are kept."""
+
+    TABLES = (
+        "CREATE TABLE IF NOT EXISTS quotebot_bot_questions (chat_id bigint NOT NULL, "
+        "message_id bigint NOT NULL, question text NOT NULL, "
+        "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))",
+    )
 
     def remember(self, chat_id: int, message_id: int, question: str) -> None:
         try:
@@ -597,29 +607,18 @@ class SharedMemory:
         return None if row is None else str(row[0])
 
 
-class SharedConversations:
+class SharedConversations(_KeptConnection):
     """The bot's conversations (their last turns, as JSON) and which conversation each of its
     answer messages belongs to, kept in the database so that a follow-up sent to any replica
     leans on the turn another replica answered; the newest ``keep`` of each are kept."""
 
-    def __init__(self, database: Database, keep: int) -> None:
-        self.database = database
-        self.keep = keep
-        self._connection: Any = None
-
-    def _open(self) -> Any:
-        if self._connection is None or self._connection.closed or self._connection.broken:
-            self._connection = connect(self.database, autocommit=True)
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_bot_conversations (key text PRIMARY KEY, "
-                "turns text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
-            )
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_bot_threads (chat_id bigint NOT NULL, "
-                "message_id bigint NOT NULL, key text NOT NULL, "
-                "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))"
-            )
-        return self._connection
+    TABLES = (
+        "CREATE TABLE IF NOT EXISTS quotebot_bot_conversations (key text PRIMARY KEY, "
+        "turns text NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE IF NOT EXISTS quotebot_bot_threads (chat_id bigint NOT NULL, "
+        "message_id bigint NOT NULL, key text NOT NULL, "
+        "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))",
+    )
 
     def _run(self, what: str, sql: str, *params: Any) -> Any:
         """One statement; a failure is a warning (a conversation is a convenience)."""
