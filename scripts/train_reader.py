@@ -22,6 +22,7 @@ rerun goes on.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import os
@@ -198,10 +199,7 @@ def gather(data: Path, rng: random.Random) -> list[Example]:
         if rng.random() < 0.06:
             e = Example(chatty(e.question, rng), e.context, e.start, e.text, e.source)
         out.append(e)
-    counts: dict[str, int] = {}
-    for e in out:
-        counts[e.source] = counts.get(e.source, 0) + 1
-    print("examples:", json.dumps(counts, sort_keys=True), file=sys.stderr)
+    print("examples:", json.dumps(source_counts(out)), file=sys.stderr)
     return out
 
 
@@ -325,10 +323,7 @@ def held_out(model, tokenizer, data: Path, limit: int | None = None) -> dict[str
 
 
 def source_counts(examples: list[Example]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for e in examples:
-        counts[e.source] = counts.get(e.source, 0) + 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(collections.Counter(e.source for e in examples).items()))
 
 
 def card(record: dict, counts: dict[str, int]) -> str:
