@@ -149,6 +149,64 @@ def other_paragraph(
     return out
 
 
+def searched_paragraph(
+    articles: list[list[Example]], rng: random.Random, share: float
+) -> list[Example]:
+    """Questions paired with the paragraph of their own article that a keyword search ranks
+    first among those without the answer: what the search hands the reader when it misses."""
+    import bm25s
+
+    out = []
+    for rows in articles:
+        contexts = sorted({e.context for e in rows})
+        asked = [e for e in rows if rng.random() < share]
+        if len(contexts) < 2 or not asked:
+            continue
+        search = bm25s.BM25()
+        search.index(bm25s.tokenize(contexts, stopwords="en", show_progress=False),
+                     show_progress=False)  # fmt: skip
+        k = min(4, len(contexts))
+        found, _ = search.retrieve(
+            bm25s.tokenize([e.question for e in asked], stopwords="en", show_progress=False),
+            k=k,
+            show_progress=False,
+        )
+        for e, ranked in zip(asked, found, strict=True):
+            for i in ranked:
+                other = contexts[int(i)]
+                if other != e.context and e.text.lower() not in other.lower():
+                    out.append(Example(e.question, other, source=e.source + "-searched"))
+                    break
+    return out
+
+
+_NAME = re.compile(r"\b(?:[A-Z][\w'-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'-]*)*|\d(?:[\d,.]*\d)?\b)")
+
+
+def swapped(articles: list[list[Example]], rng: random.Random, share: float) -> list[Example]:
+    """Questions made unanswerable for their own paragraph, as SQuAD 2.0's writers did: a name
+    or number the question shares with the paragraph swapped for one of the same kind from
+    elsewhere in the article that the paragraph never mentions."""
+    out = []
+    for rows in articles:
+        names = sorted({m.group() for e in rows for m in _NAME.finditer(e.context)})
+        for e in rows:
+            if rng.random() >= share:
+                continue
+            here = e.context.lower()
+            shared = [m for m in _NAME.finditer(e.question) if m.start() > 0
+                      and m.group().lower() in here and m.group() not in e.text]  # fmt: skip
+            if not shared:
+                continue
+            m = rng.choice(shared)
+            number = m.group()[0].isdigit()
+            others = [n for n in names if n[0].isdigit() == number and n.lower() not in here]
+            if others:
+                question = e.question[: m.start()] + rng.choice(others) + e.question[m.end() :]
+                out.append(Example(question, e.context, source=e.source + "-swapped"))
+    return out
+
+
 def crop(e: Example, rng: random.Random) -> Example:
     """The sentence that holds the answer with 0-2 sentences either side (any 1-4 sentences
     for an example without an answer)."""
@@ -180,7 +238,9 @@ def chatty(question: str, rng: random.Random) -> str:
     return opening + (question[:1].lower() + question[1:] if rng.random() < 0.5 else question)
 
 
-def gather(data: Path, rng: random.Random) -> list[Example]:
+def sources(data: Path) -> tuple[list[list[Example]], list[Example]]:
+    """The answerable examples grouped by article (SQuADShifts, QED, fit8) and fit8's real
+    unanswerable questions."""
     exclude = json.loads((data / "train/exclude.json").read_text())
     skip_ids = set(exclude.get("squadshifts_question_ids", []))
     shifts = []
@@ -188,9 +248,11 @@ def gather(data: Path, rng: random.Random) -> list[Example]:
         shifts += read_squad_json(data / "train/squadshifts" / name, "squadshifts", skip_ids)
     qed = read_qed(data / "train/qed", set(exclude.get("qed_example_ids", [])))
     fit8, impossible = read_squad_folder(data / "eval/squad_fit8")
-    answerable = [e for group in (shifts, qed, fit8) for rows in group for e in rows]
-    negatives = other_paragraph(shifts + qed + fit8, rng, share=0.15) + impossible
-    examples = answerable + negatives
+    return shifts + qed + fit8, impossible
+
+
+def dressed(examples: list[Example], rng: random.Random) -> list[Example]:
+    """Shuffled; half cut to the sentences around the answer, 6% with a chatty opening."""
     rng.shuffle(examples)
     out = []
     for e in examples:
@@ -201,6 +263,26 @@ def gather(data: Path, rng: random.Random) -> list[Example]:
         out.append(e)
     print("examples:", json.dumps(source_counts(out)), file=sys.stderr)
     return out
+
+
+def gather(data: Path, rng: random.Random) -> list[Example]:
+    """The first stage: every answerable example, the real unanswerable ones and 15% of the
+    questions paired with another paragraph of their article."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows]
+    return dressed(answerable + other_paragraph(articles, rng, share=0.15) + impossible, rng)
+
+
+def gather_refine(data: Path, rng: random.Random) -> list[Example]:
+    """The second stage, to learn declining: about as many negatives as answerable examples
+    (a third of them, to keep what the first stage learnt): the paragraph a search would
+    hand over by mistake, questions with a swapped name or number, the real unanswerable
+    questions twice."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows if rng.random() < 0.35]
+    negatives = (searched_paragraph(articles, rng, share=0.2)
+                 + swapped(articles, rng, share=0.3) + impossible * 2)  # fmt: skip
+    return dressed(answerable + negatives, rng)
 
 
 def features(tokenizer, examples: list[Example], rng: random.Random) -> list[dict]:
@@ -396,33 +478,18 @@ def commit() -> str:
         return "unknown"
 
 
-def train(args: argparse.Namespace) -> None:
-    from transformers import (
-        AutoModelForQuestionAnswering,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
+def fit(model, feats: list[dict], checkpoint: Path, args: argparse.Namespace,
+        epochs: float, lr: float) -> int:  # fmt: skip
+    """AdamW with linear warm-up and decay over length-bucketed batches, resuming from (and
+    saving every ``--save-every`` steps to) ``checkpoint``. Returns the steps taken."""
+    from transformers import get_linear_schedule_with_warmup
 
-    torch.manual_seed(SEED)
-    torch.set_num_threads(args.threads)
-    rng = random.Random(SEED)
-    work: Path = args.work
-    work.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(base_model())
-    cache = work / "features.pt"
-    if cache.exists():
-        feats = torch.load(cache)
-    else:
-        feats = features(tokenizer, gather(args.data, rng), rng)
-        torch.save(feats, cache)
-    order = [b for epoch in range(math.ceil(args.epochs))
+    order = [b for epoch in range(math.ceil(epochs))
              for b in batches(feats, args.batch, random.Random(SEED + 1 + epoch))]  # fmt: skip
-    steps = int(len(order) / math.ceil(args.epochs) * args.epochs)
-    model = AutoModelForQuestionAnswering.from_pretrained(base_model())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps = int(len(order) / math.ceil(epochs) * epochs)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
     step = 0
-    checkpoint = work / "checkpoint.pt"
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
@@ -435,7 +502,7 @@ def train(args: argparse.Namespace) -> None:
           f"{steps} steps of {args.batch}", file=sys.stderr)  # fmt: skip
     model.train()
     loss_avg = None
-    bar = tqdm(total=steps, initial=step, desc="fitting", smoothing=0.05)
+    bar = tqdm(total=steps, initial=step, desc=f"fitting ({checkpoint.stem})", smoothing=0.05)
     while step < steps:
         batch = collate(feats, order[step])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
@@ -455,12 +522,56 @@ def train(args: argparse.Namespace) -> None:
                        checkpoint.with_suffix(".tmp"))  # fmt: skip
             checkpoint.with_suffix(".tmp").replace(checkpoint)
     bar.close()
-    model.save_pretrained(work / "model")
-    tokenizer.save_pretrained(work / "model")
-    figures = held_out(model, tokenizer, args.data, args.eval_limit)
-    record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
-              "commit": commit(), "held_out_dev8": figures}  # fmt: skip
-    (work / "fit.json").write_text(json.dumps(record, indent=1))
+    return steps
+
+
+def cached_features(path: Path, tokenizer, make, seed: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The windows of ``make(rng)``'s examples, kept in ``path`` for a rerun."""
+    if path.exists():
+        return torch.load(path)
+    rng = random.Random(seed)
+    feats = features(tokenizer, make(rng), rng)
+    torch.save(feats, path)
+    return feats
+
+
+def train(args: argparse.Namespace) -> None:
+    """The first stage into ``WORK/model``, then the refining stage into ``WORK/refined``;
+    a finished stage is not fitted again."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model())
+    record_path = work / "fit.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    if not (work / "model").exists():
+        feats = cached_features(
+            work / "features.pt", tokenizer, lambda rng: gather(args.data, rng), SEED
+        )
+        model = AutoModelForQuestionAnswering.from_pretrained(base_model())
+        steps = fit(model, feats, work / "checkpoint.pt", args, args.epochs, args.lr)
+        model.save_pretrained(work / "model")
+        tokenizer.save_pretrained(work / "model")
+        figures = held_out(model, tokenizer, args.data, args.eval_limit)
+        record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
+                  "commit": commit(), "held_out_dev8": figures}  # fmt: skip
+        record_path.write_text(json.dumps(record, indent=1))
+    if args.refine_epochs > 0 and not (work / "refined").exists():
+        feats = cached_features(
+            work / "refine-features.pt", tokenizer, lambda rng: gather_refine(args.data, rng), SEED
+        )
+        model = AutoModelForQuestionAnswering.from_pretrained(work / "model")
+        steps = fit(model, feats, work / "refine-checkpoint.pt", args, args.refine_epochs,
+                    args.refine_lr)  # fmt: skip
+        model.save_pretrained(work / "refined")
+        tokenizer.save_pretrained(work / "refined")
+        figures = held_out(model, tokenizer, args.data, args.eval_limit)
+        record["refine"] = {"steps": steps, "lr": args.refine_lr, "windows": len(feats),
+                            "commit": commit(), "held_out_dev8": figures}  # fmt: skip
+        record_path.write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
 
@@ -476,6 +587,13 @@ def main() -> None:
     p.add_argument("--save-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-bf16", dest="bf16", action="store_false")
+    p.add_argument(
+        "--refine-epochs",
+        type=float,
+        default=1.0,
+        help="the second stage, to learn declining (0: none)",
+    )
+    p.add_argument("--refine-lr", type=float, default=3e-5)
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--export", action="store_true", help="export the fitted model to int8 ONNX")
     args = p.parse_args()
