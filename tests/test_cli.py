@@ -266,3 +266,23 @@ def test_ctrl_c_at_any_moment_exits_quietly(
     _, stderr = process.communicate(timeout=60)
     assert process.returncode in (0, 130, -signal.SIGINT)  # the last: before Python set up
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr, stderr.decode()
+
+
+def test_chat_loads_the_models_before_the_prompt_and_keeps_keys_typed_meanwhile(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    from tests.auxil.terminal import Terminal
+
+    question = "How far is Agadez from Niamey?"
+    env = {"QUOTEBOT_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    chat = Terminal("chat", "--index-dir", sample_index, cwd=tmp_path, env=env, columns=80)
+    chat.wait_for("Loading the articles and the models")
+    chat.type(question + "\r")  # typed ahead, while the models load
+    chat.wait_for("paragraph 2")
+    before_prompt = chat.screen.split("\n? ")[0]
+    assert question not in before_prompt  # not echoed over the loading line
+    chat.type("why " * 400 + "\r")  # 1,600 characters
+    chat.wait_for("too long")
+    chat.type("quit\r")
+    assert chat.finish() == 0
+    assert "Traceback" not in chat.screen

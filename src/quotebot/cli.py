@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ from quotebot.core import DEFAULT_K, Engine
 from quotebot.records import Answer
 from quotebot.settings import Settings
 
+T = TypeVar("T")
 app = typer.Typer(
     help="Answer questions about news articles by quoting them, with their source.",
     no_args_is_help=True,
@@ -283,9 +284,25 @@ def _print_answer(result: Answer, as_json: bool, passages: bool = False) -> None
 
 
 def _questions_from_stdin() -> Iterator[str]:
-    for line in sys.stdin:
+    """Each non-blank line of stdin; of a line longer than any question only the start is
+    kept (the answer says it is too long), so that memory stays bounded."""
+    limit = core.MAX_QUESTION_CHARS + 1
+    while line := sys.stdin.readline(limit):
+        if len(line) == limit and not line.endswith("\n"):
+            while (rest := sys.stdin.readline(1 << 16)) and not rest.endswith("\n"):
+                pass
         if line.strip():
             yield line.strip()
+
+
+def _answered(ask: Callable[[str], T], text: str) -> T | None:
+    """``ask(text)``, or None where the question cannot be answered now (too long, the
+    database down): said in one line, and the session goes on."""
+    try:
+        return ask(text)
+    except (ValueError, core.StoreError) as error:
+        _say("error:", "red", str(error))
+        return None
 
 
 @app.command()
@@ -332,12 +349,18 @@ def ask(
     engine = Engine(core.location(index_dir, database_url))
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
+    unanswered = 0
     for number, text in enumerate(questions):
         if number and not as_json:
             out.print()  # answers set apart, so that piped output reads back
-        result = engine.answer(text, k or DEFAULT_K, explain=explain)
+        result = _answered(lambda q: engine.answer(q, k or DEFAULT_K, explain=explain), text)
+        if result is None:
+            unanswered += 1
+            continue
         _print_answer(result, as_json, passages=k is not None)
         sys.stdout.flush()
+    if unanswered:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -362,12 +385,14 @@ def chat(
 
 def _chat(where: core.Location, as_json: bool = False) -> None:
     engine = Engine(where)
-    engine.index  # noqa: B018
     minutes = Settings().answers.conversation_minutes
     session = terminal.Session(core.Conversation(quiet=60 * minutes))
     if as_json or not sys.stdin.isatty():
+        engine.index  # noqa: B018
         for text in _questions_from_stdin():
-            said = terminal.reply(engine, text, session)
+            said = _answered(lambda q: terminal.reply(engine, q, session), text)
+            if said is None:
+                continue
             if isinstance(said, Answer):
                 _print_answer(said, as_json)
             elif not as_json:
@@ -376,6 +401,8 @@ def _chat(where: core.Location, as_json: bool = False) -> None:
                 out.print()
             sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
+    with terminal.loading(err):
+        engine.warm()
     history = Settings().embedding.cache_dir.expanduser() / "chat_history"
     terminal.chat(engine, session, out, err, history)
 

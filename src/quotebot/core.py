@@ -72,6 +72,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
+MAX_QUESTION_CHARS = 1000  # a question is a sentence or two; more is a pasted article
+TOO_LONG = (
+    f"the question is too long (more than {MAX_QUESTION_CHARS:,} characters): "
+    "ask it in a sentence or two"
+)
 # What people say before the question itself: a greeting, a mention, "can you tell me".
 _CHATTER = re.compile(
     r"(?:@\w+|hey|hi|hello|hiya|yo|(?:quote)?bot|ok(?:ay)?|so|um+|uh+|please|pls"
@@ -119,11 +124,13 @@ def answer_with(
             ...?") is searched made whole from it, its paragraph a prior of the ranking.
 
     Raises:
-        ValueError: the question is empty.
+        ValueError: the question is empty, or longer than ``MAX_QUESTION_CHARS``.
     """
     question = " ".join(question.split())
     if not question:
         raise ValueError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(TOO_LONG)
     asked = plain_question(question)
     leans = last is not None and followup.leans_on_context(asked)
     if leans and last is not None:
@@ -300,6 +307,13 @@ class Engine:
             self.index, question, k, show_threshold=self.show_threshold, explain=explain, last=last
         )
 
+    def warm(self) -> None:
+        """Open the index and load the models (the embedder and the reader), so that the
+        first question is answered as fast as the rest."""
+        self.index  # noqa: B018
+        embedding.encode(["warming up"])
+        reader.load()
+
     def follow(self, conversation: Conversation, question: str, k: int = DEFAULT_K) -> Answer:
         """Answer a question of a conversation (a follow-up leans on its last turn while it
         is recent), and add it to the conversation."""
@@ -323,7 +337,7 @@ def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> 
         The answer; ``found`` is False when no article answers the question.
 
     Raises:
-        ValueError: the question is empty.
+        ValueError: the question is empty, or longer than ``MAX_QUESTION_CHARS``.
         storage.StoreError: there is no usable index.
     """
     where = location(index_dir)

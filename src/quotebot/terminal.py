@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from quotebot.core import Engine
+from quotebot.core import Engine, StoreError
 from quotebot.records import Answer, Conversation, Hit, Turn
 
 NOT_FOUND = "I couldn't find that in my articles."
@@ -182,11 +183,40 @@ def chat(
                 out.print(render_answer(said) if isinstance(said, Answer) else said)
             except KeyboardInterrupt:  # stop this answer, keep the chat
                 out.print("(stopped)")
+            except (ValueError, StoreError) as error:  # too long, the database down: go on
+                err.print(Text.assemble(("error:", "red"), " ", str(error)))
         out.print()
     if readline is not None and history is not None:
         with contextlib.suppress(OSError):  # history is a convenience, never a failure
             history.parent.mkdir(parents=True, exist_ok=True)
             readline.write_history_file(history)
+
+
+@contextlib.contextmanager
+def loading(err: Console) -> Iterator[None]:
+    """Show that the models are loading; keys typed meanwhile are not echoed over it (they
+    stay typed ahead, for the prompt)."""
+    with _no_echo(), err.status("Loading the articles and the models…"):
+        yield
+
+
+@contextlib.contextmanager
+def _no_echo() -> Iterator[None]:
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, AttributeError):  # not a terminal
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def _line_editing(history: Path | None) -> ModuleType | None:

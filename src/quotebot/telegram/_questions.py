@@ -127,6 +127,9 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with typing(context.bot, message):
         try:
             result = await asyncio.to_thread(state.engine.follow, conversation, question)
+        except ValueError as error:  # longer than any question
+            await reply(message, text_blocks(str(error).capitalize() + "."))
+            return
         except core.StoreError as error:
             log.error("no usable index: %s", error)
             await reply(message, text_blocks(UNAVAILABLE))
