@@ -42,19 +42,25 @@ def test_an_unreadable_current_is_recovered_not_taken_for_no_index(
     assert report.articles == 3
 
 
-@pytest.mark.parametrize("damage", ["empty", "half", "garbage"])
-def test_a_damaged_database_is_one_line_and_nothing_is_deleted(
-    index_dir: Path, tmp_path: Path, damage: str
-) -> None:
-    live = storage.current_version(index_dir)
-    assert live is not None
-    database = live / "passages.sqlite"
+def _damage(version: Path, damage: str) -> None:
+    database = version / "passages.sqlite"
     data = database.read_bytes()
     database.write_bytes(
         {"empty": b"", "half": data[: len(data) // 2], "garbage": data[:100] + os.urandom(4000)}[
             damage
         ]
     )
+
+
+@pytest.mark.parametrize("damage", ["empty", "half", "garbage"])
+def test_a_damaged_only_version_is_one_line_and_nothing_is_deleted(
+    tmp_path: Path, damage: str
+) -> None:
+    index_dir = tmp_path / "index"
+    indexing.build(index_dir, [ferry(tmp_path / "articles")])
+    live = storage.current_version(index_dir)
+    assert live is not None
+    _damage(live, damage)
     with pytest.raises(storage.StoreError, match=f"the index in {live} is damaged"):
         storage.open_index(index_dir)
     tides = write_article(tmp_path / "more", "tides", "Tides", "Spring tides peak in March.")
@@ -68,6 +74,29 @@ def test_a_damaged_database_is_one_line_and_nothing_is_deleted(
         assert "is damaged" in line
 
 
+@pytest.mark.parametrize("damage", ["empty", "garbage"])
+def test_a_damaged_live_version_serves_the_one_before_and_says_so(
+    index_dir: Path, tmp_path: Path, damage: str
+) -> None:
+    live = storage.current_version(index_dir)  # ferry, then bridge added: two versions
+    assert live is not None
+    _damage(live, damage)
+    assert _ids(index_dir) == {"ferry"}  # the version before the damaged one
+    done = quotebot("ask", "--json", FERRY_QUESTION, "--index-dir", index_dir)
+    assert done.returncode == 0 and '"answer": "noon"' in done.stdout
+    [line] = done.stderr.strip().splitlines()
+    assert f"the index in {live} is damaged" in line
+    assert "meanwhile answering from the version before it, v-000001-" in line
+    tides = write_article(tmp_path / "more", "tides", "Tides", "Spring tides peak in March.")
+    with pytest.raises(storage.StoreError, match="rebuild it with `quotebot index build`"):
+        indexing.add(index_dir, [tides])  # adding to the older one would lose bridge
+    assert live.is_dir() and storage.current_version(index_dir) == live
+    engine = Engine(index_dir)
+    for _ in range(3):  # opened once: not reopened (and re-checked) at every question
+        assert engine.answer(FERRY_QUESTION).found
+    assert engine.index is engine.index
+
+
 def test_a_flipped_byte_in_the_vectors_is_caught_by_the_checksum(index_dir: Path) -> None:
     live = storage.current_version(index_dir)
     assert live is not None
@@ -76,7 +105,7 @@ def test_a_flipped_byte_in_the_vectors_is_caught_by_the_checksum(index_dir: Path
     data[len(data) - 9] ^= 0x40  # inside a vector: the file keeps its size and shape
     dense.write_bytes(bytes(data))
     with pytest.raises(storage.StoreError, match="dense.faiss does not match its checksum"):
-        storage.open_index(index_dir)
+        storage.open_index(index_dir, writing=True)
 
 
 def test_a_reader_keeps_answering_when_the_new_version_is_damaged(
@@ -93,7 +122,7 @@ def test_a_reader_keeps_answering_when_the_new_version_is_damaged(
         result = engine.answer(FERRY_QUESTION)
         assert result.found and "noon" in result.quote
     assert engine.index.path == old
-    warnings = [r for r in caplog.records if "still answering from" in r.getMessage()]
+    warnings = [r for r in caplog.records if "meanwhile answering from" in r.getMessage()]
     assert len(warnings) == 1  # one warning, not one per question
 
 

@@ -292,6 +292,8 @@ class Engine:
                 except storage.StoreError as error:
                     self._refused = live
                     log.warning("still answering from %s: %s", current.where, error)
+            if live is not None and current.version != live:
+                self._refused = live  # damaged: an older version answers, said once
             return current
 
     def answer(

@@ -101,7 +101,7 @@ def remove(location: storage.Location, ids: Iterable[str]) -> Report:
     report = Report()
     with storage.changing(location, embedding.DIMENSION) as change:
         report.notes += change.notes
-        previous = storage.open_live(location, embedding.MODEL)
+        previous = storage.open_live(location, embedding.MODEL, writing=True)
         articles = {a.id: a for a in previous.read_articles()}
         for article_id in ids:
             if articles.pop(article_id, None) is None:

@@ -38,6 +38,7 @@ from quotebot.storage.versions import (
     LOCK,
     MANIFEST,
     TMP_PREFIX,
+    IndexDamaged,
     IndexLocked,
     StoreError,
     complete_versions,
@@ -63,6 +64,7 @@ __all__ = [
     "LOCK",
     "MANIFEST",
     "Index",
+    "IndexDamaged",
     "IndexLocked",
     "Manifest",
     "StoreError",
@@ -168,12 +170,12 @@ class Index:
             self._part = "p.part" if "part" in parts else "0"
             self._check(path)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
-            raise StoreError(
+            raise IndexDamaged(
                 f"the index in {path} is damaged ({error}); rebuild it with `quotebot index build`"
             ) from error
         shape = (self.manifest.passages, self.manifest.dimension)
         if self.dense.ntotal != shape[0] or self.vectors.shape != shape:
-            raise StoreError(
+            raise IndexDamaged(
                 f"the index in {path} is damaged (its files disagree on the passage count); "
                 "rebuild it with `quotebot index build`"
             )
@@ -312,9 +314,11 @@ def check_model(where: Path | str, manifest: Manifest, model: Model | None) -> N
         )
 
 
-def open_index(index_dir: Path, model: Model | None = None) -> Index:
+def open_index(index_dir: Path, model: Model | None = None, *, writing: bool = False) -> Index:
     """Open the live version of the index in index_dir (with ``model``, only if that model
-    made it: what answers and adds to an index must embed as it was embedded).
+    made it: what answers and adds to an index must embed as it was embedded). A damaged
+    live version is an error for a writer (what it adds would drop what the damaged version
+    holds); a reader gets the newest good version before it, with a warning.
 
     Raises:
         StoreError: there is no index there, or it cannot be read.
@@ -331,20 +335,30 @@ def open_index(index_dir: Path, model: Model | None = None) -> Index:
             )
         try:
             return Index(path, model)
-        except StoreError:
-            # A newer version went live (and this one was deleted) as we opened it: open that.
-            if current_version(index_dir) == path:
+        except StoreError as error:
+            if current_version(index_dir) != path:
+                continue  # a newer version went live (and this one was deleted) as we opened it
+            older = None if writing else _newest_good(index_dir, model, before=path)
+            if writing or not isinstance(error, IndexDamaged) or older is None:
                 raise
+            log.warning(
+                "%s; meanwhile answering from the version before it, %s", error, older.version
+            )
+            return older
 
 
-def _newest_good(index_dir: Path, model: Model | None) -> Index | None:
-    """When CURRENT cannot be read: the newest complete version that opens, opened."""
-    for version in reversed(complete_versions(index_dir)):
+def _newest_good(index_dir: Path, model: Model | None, before: Path | None = None) -> Index | None:
+    """The newest complete version (older than ``before``, if given) that opens, opened."""
+    versions = complete_versions(index_dir)  # oldest first
+    if before is not None:
+        versions = versions[: versions.index(before)] if before in versions else []
+    for version in reversed(versions):
         try:
             index = Index(version, model)
         except StoreError:
             continue
-        log.warning("%s cannot be read; using the newest good version, %s", CURRENT, version)
+        if before is None:
+            log.warning("%s cannot be read; using the newest good version, %s", CURRENT, version)
         return index
     return None
 
@@ -492,11 +506,11 @@ AnyIndex = Index | postgres.PostgresIndex
 """An opened index, from a folder or a database: the same small interface."""
 
 
-def open_live(location: Location, model: Model | None = None) -> AnyIndex:
+def open_live(location: Location, model: Model | None = None, *, writing: bool = False) -> AnyIndex:
     """The live index at ``location`` (see :func:`open_index`)."""
     if isinstance(location, postgres.Database):
         return postgres.PostgresIndex(location, model)
-    return open_index(location, model)
+    return open_index(location, model, writing=writing)
 
 
 def live_version(location: Location) -> str | None:
@@ -519,7 +533,7 @@ def live_index(
     if not has_index(location):
         return None
     try:
-        return open_live(location, model)
+        return open_live(location, model, writing=True)
     except StoreError:
         if strict:
             raise

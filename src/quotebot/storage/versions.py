@@ -31,6 +31,10 @@ class StoreError(Exception):
     """An index that is missing, broken or built differently. The message says what to do."""
 
 
+class IndexDamaged(StoreError):
+    """A version whose files cannot be read or disagree with its manifest."""
+
+
 class IndexLocked(StoreError):
     """Another process is changing the index right now."""
 
