@@ -5,7 +5,7 @@ answerCallbackQuery, setMyCommands, getFile and file downloads, editMessageText,
 every call, and checks what Telegram checks: the token, HTML markup (a 400 "can't parse
 entities" for broken markup) and the 4096-character limit. Tests queue updates shaped as
 Telegram sends them (entities with UTF-16 offsets, nested ``reply_to_message``) and can make
-the next call to a method fail, e.g. with 429 ``retry_after``.
+the next call to a method fail, e.g. with 429 ``retry_after``, and block a chat (403).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._failures: list[_Failure] = []
+        self._blocked: set[int] = set()
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -222,6 +223,12 @@ class FakeTelegram:
         with self._changed:
             self._failures.append(_Failure(method, status, description, retry_after, when))
 
+    def block(self, chat_id: int) -> None:
+        """The user of a private chat blocks the bot: from now on every call that writes to
+        the chat is refused with 403, as Telegram does."""
+        with self._changed:
+            self._blocked.add(chat_id)
+
     def sent(self, chat_id: int | None = None) -> list[Call]:
         """Successful sendMessage calls, optionally to one chat."""
         return [
@@ -320,6 +327,10 @@ class FakeTelegram:
             return self._record(call, failure.status, body)
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
+        if method in _WRITES and params.get("chat_id") in self._blocked:
+            body = {"ok": False, "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
+            return self._record(call, 403, body)
         try:
             result = self._answer(method, params)
         except _ApiError as error:
@@ -428,6 +439,11 @@ class FakeTelegram:
             if known == chat_id:
                 return dict(message["chat"])
         return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+
+
+_WRITES = {"sendMessage", "sendChatAction", "sendDocument", "editMessageText",
+           "editMessageReplyMarkup"}  # fmt: skip
+"""Calls that write to a chat (refused in a chat that blocked the bot)."""
 
 
 class _ApiError(Exception):

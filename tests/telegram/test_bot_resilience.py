@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,108 @@ def test_a_transient_fault_delivers_the_answer_and_no_apology(
     replies = [c for c in fake.sent(uid) if replied_id(c) == question["message_id"]]
     assert 1 <= len(replies) <= 2  # at most one extra copy, and only when one was lost
     assert not any("something went wrong" in c.result["text"] for c in replies)
+
+
+def _fail_sends(
+    fake: FakeTelegram, uid: int, faults: list[int], showing: str | None = None
+) -> None:
+    """Fail the next sends of replies to the chat (those that show ``showing``), one fault
+    each; apologies are let through."""
+    for status in faults:
+        fake.fail_next(
+            "sendMessage",
+            status,
+            "Internal Server Error" if status >= 500 else "",
+            when=lambda p: (
+                p.get("chat_id") == uid
+                and "Sorry" not in p["text"]
+                and (showing is None or showing in p["text"])
+            ),
+        )
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [500, 500, 500],  # three 5xx running
+        [RESET_BEFORE, RESET_BEFORE, RESET_BEFORE],  # three connection resets
+        [502, RESET_BEFORE, 500],
+    ],
+)
+def test_repeated_faults_are_retried_with_backoff_until_the_answer_arrives(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+    faults: list[int],
+) -> None:
+    _fail_sends(fake, uid, faults)
+    user = fake.user(uid)
+    asked_at = time.monotonic()
+    question = fake.message(fake.private_chat(user), user, AGADEZ)
+    [answer] = fake.replies_to(question, timeout=60)
+    assert "500 miles" in answer.result["text"]
+    assert answer.at - asked_at >= 1 + 2 + 4  # backed off: 1, 2, 4 s
+    fake.quiet(seconds=3)
+    assert not any("Sorry" in c.params["text"] for c in fake.sent(uid))
+
+
+@pytest.mark.parametrize("pressed", [False, True], ids=["answer", "more-sources"])
+def test_a_reply_that_cannot_be_sent_in_its_window_gets_one_apology(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+    pressed: bool,
+) -> None:
+    """Sends fail (5xx) for the whole retry window (shortened to 4 s here, 60 s in use):
+    one apology, even though the apology's own answer is lost (it is not sent again)."""
+    from quotebot.telegram import _replies
+
+    monkeypatch.setattr(_replies, "RETRY_WINDOW", 4.0)
+    user = fake.user(uid)
+    chat = fake.private_chat(user)
+    question = fake.message(chat, user, AGADEZ)
+    if pressed:
+        answer = fake.stored(fake.replies_to(question)[0])
+    _fail_sends(fake, uid, [500] * 8, showing="More sources" if pressed else None)
+    fake.fail_next(
+        "sendMessage",
+        LOST_AFTER,
+        "",
+        when=lambda p: p.get("chat_id") == uid and "Sorry" in p["text"],
+    )
+    if pressed:
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        fake.press(user, answer, data)
+    sorry = fake.wait_for(
+        "sendMessage", lambda c: c.ok and c.params["chat_id"] == uid and "Sorry" in c.params["text"]
+    )
+    fake.quiet(seconds=3)
+    tries = [
+        c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == uid and c.status == 500
+    ]
+    assert len(tries) == 3  # at 0, 1 and 3 s; the next (at 7 s) would be past the window
+    assert len([c for c in fake.sent(uid) if "Sorry" in c.params["text"]]) == 1
+    assert replied_id(sorry[0]) in (question["message_id"], answer["message_id"] if pressed else 0)
+    if not pressed:
+        assert not [c for c in fake.sent(uid) if "500 miles" in c.params["text"]]
+
+
+def test_a_user_who_blocked_the_bot_is_one_warning_and_no_apology(
+    fake: FakeTelegram,
+    uid: int,
+    bot: Application,  # type: ignore[type-arg]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.block(uid)
+    user = fake.user(uid)
+    with caplog.at_level(logging.INFO):
+        fake.message(fake.private_chat(user), user, AGADEZ)
+        fake.wait_for("sendMessage", lambda c: c.params["chat_id"] == uid and c.status == 403)
+        fake.quiet(seconds=3)
+    sends = [c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == uid]
+    assert len(sends) == 1  # the answer, refused; no apology tried
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "blocked" in warnings[0].getMessage() and warnings[0].exc_info is None
+    assert "Traceback" not in caplog.text

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from telegram import BotCommand, Message, Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -31,7 +31,7 @@ from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
-from quotebot.telegram._replies import MaybeDelivered, reply
+from quotebot.telegram._replies import APOLOGY_WINDOW, Undelivered, reply
 from quotebot.telegram._state import (
     REMEMBERED_QUESTIONS,
     STATE_KEY,
@@ -225,19 +225,38 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("trouble talking to Telegram (will retry): %s", error)
         return
     where = f"update {update.update_id}" if isinstance(update, Update) else "the bot"
-    if isinstance(error, MaybeDelivered):
-        log.warning("the reply to %s may not have arrived (%s); not sent again", where, error)
+    if isinstance(error, Forbidden):  # the user blocked the bot, or it left the group
+        chat = update.effective_chat if isinstance(update, Update) else None
+        log.warning(
+            "chat %s does not take my messages (%s); nothing sent", chat.id if chat else "?", error
+        )
         return
-    log.error("failed while handling %s", where, exc_info=error)
-    if not isinstance(update, Update):
-        return
+    if isinstance(error, Undelivered):
+        log.warning("the reply to %s could not be sent: %s", where, error)
+    else:
+        log.error("failed while handling %s", where, exc_info=error)
+    if isinstance(update, Update):
+        await _apologise(update, context)
+
+
+async def _apologise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say sorry once: on the button when its press is not answered yet, else in the chat."""
     query = update.callback_query
     try:
         if query is not None and not _answered(query.id, context):
-            await query.answer(SORRY)  # the press is answered once, with this
-        elif isinstance(update.effective_message, Message):
-            await reply(update.effective_message, text_blocks(SORRY))
-    except (TelegramError, MaybeDelivered) as second:
+            try:
+                await query.answer(SORRY)  # the press is answered once, with this
+                return
+            except TelegramError as error:  # too old by now: say it in the chat
+                log.info("could not answer the button press: %s", error)
+        if isinstance(update.effective_message, Message):
+            await reply(
+                update.effective_message,
+                text_blocks(SORRY),
+                window=APOLOGY_WINDOW,
+                retry_unsure=False,
+            )
+    except (TelegramError, Undelivered) as second:
         log.warning("could not tell the user about the failure: %s", second)
 
 

@@ -18,15 +18,28 @@ from quotebot.telegram._formatting import Block, pack
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing…" for about 5
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-RETRY_BUDGET = 60.0  # seconds a reply keeps being retried (connection errors, 5xx, 429)
+RETRY_WINDOW = 60.0
+"""Seconds a reply keeps being retried (flood control, 5xx, lost connections), with backoff."""
+APOLOGY_WINDOW = 10.0
+"""Seconds an apology keeps being retried, and only while it surely did not arrive."""
 
 
-class MaybeDelivered(Exception):
-    """A reply whose request went out but whose answer was lost, twice: it may well have
-    arrived. It is logged, never apologised for (that would invite the question again)."""
+class Undelivered(Exception):
+    """A reply that could not be sent: it kept failing for its whole retry window, or an
+    apology failed in a way that may hide one that arrived. The last failure is its cause."""
 
 
-def _not_sent(error: TelegramError) -> bool:
+def _transient(error: TelegramError) -> bool:
+    """A failure that may pass: flood control, a 5xx, no connection or a lost answer; not a
+    refusal (PTB's BadRequest is a NetworkError too) nor a chat that blocked the bot (403)."""
+    if isinstance(error, RetryAfter):
+        return True
+    if isinstance(error, BadRequest):
+        return False
+    return isinstance(error, NetworkError) or type(error) is TelegramError
+
+
+def _surely_unsent(error: TelegramError) -> bool:
     """Telegram cannot have carried this request out: flood control, or no connection."""
     if isinstance(error, RetryAfter):
         return True
@@ -35,45 +48,41 @@ def _not_sent(error: TelegramError) -> bool:
     )
 
 
-def _ambiguous(error: TelegramError) -> bool:
-    """The request may have been carried out: a lost or unreadable answer, a 5xx (not a
-    refusal: PTB's BadRequest is a NetworkError too)."""
-    if isinstance(error, BadRequest):
-        return False
-    return isinstance(error, NetworkError) or type(error) is TelegramError
+async def deliver(
+    send: Callable[[], Awaitable[Message]],
+    window: float | None = None,
+    *,
+    retry_unsure: bool = True,
+) -> Message:
+    """Send, retrying transient failures with backoff (1, 2, 4 … 16 s, or as long as a 429's
+    ``retry_after`` says) for up to ``window`` seconds (default :data:`RETRY_WINDOW`).
 
-
-async def deliver(send: Callable[[], Awaitable[Message]]) -> Message:
-    """Send, retrying with backoff for up to :data:`RETRY_BUDGET` seconds: flood control
-    (as long as ``retry_after`` says), connection errors, and a 5xx or a lost answer once
-    (so that a message that did arrive gets at most one extra copy).
+    A failure after the request went out (a 5xx, a reset, a lost answer) may hide a message
+    that did arrive. It is retried all the same (an answer lost is worse than one repeated),
+    unless ``retry_unsure`` is False: an apology is never sent twice.
 
     Raises:
-        MaybeDelivered: the request may have been carried out, and a retry failed too.
-        TelegramError: Telegram refused it, or it kept failing before it could be sent.
+        Undelivered: it kept failing until the window closed, or failed unsure while
+            ``retry_unsure`` is False.
+        TelegramError: Telegram refused it (a 400, a 403 ...).
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + RETRY_BUDGET
-    delay, retried_unsure = 1.0, False
+    deadline = loop.time() + (RETRY_WINDOW if window is None else window)
+    delay = 1.0
     while True:
         try:
             return await send()
         except TelegramError as error:
-            unsent = _not_sent(error)
-            if not unsent and not _ambiguous(error):
+            if not _transient(error):
                 raise
-            if not unsent:
-                if retried_unsure:
-                    raise MaybeDelivered(str(error)) from error
-                retried_unsure = True
+            if not retry_unsure and not _surely_unsent(error):
+                raise Undelivered(f"{error} (not sent again: it may have arrived)") from error
             wait = delay
             if isinstance(error, RetryAfter):
                 after = error.retry_after
                 wait = after.total_seconds() if isinstance(after, timedelta) else float(after)
             if loop.time() + wait > deadline:
-                if retried_unsure:
-                    raise MaybeDelivered(str(error)) from error
-                raise
+                raise Undelivered(str(error)) from error
             log.info("sending failed (%s); trying again in %.0f s", error, wait)
             await asyncio.sleep(wait)
             delay = min(delay * 2, 16)
@@ -87,11 +96,14 @@ async def reply(
     message: Message,
     blocks: Sequence[Block],
     markup: InlineKeyboardMarkup | None = None,
+    *,
+    window: float | None = None,
+    retry_unsure: bool = True,
 ) -> list[Message]:
     """Send blocks as replies to ``message`` (split to fit), the markup on the last one.
 
     Each part goes as HTML; if Telegram refuses the markup ("can't parse entities"), the
-    same part is sent again as plain text.
+    same part is sent again as plain text. Each part is retried as :func:`deliver` says.
     """
     parts = pack(blocks)
     sent: list[Message] = []
@@ -107,7 +119,9 @@ async def reply(
                         reply_markup=keyboard,  # noqa: B023
                         reply_parameters=where,  # noqa: B023
                         link_preview_options=_NO_PREVIEW,
-                    )
+                    ),
+                    window,
+                    retry_unsure=retry_unsure,
                 )
             )
         except BadRequest as error:
@@ -121,7 +135,9 @@ async def reply(
                         reply_markup=keyboard,  # noqa: B023
                         reply_parameters=where,  # noqa: B023
                         link_preview_options=_NO_PREVIEW,
-                    )
+                    ),
+                    window,
+                    retry_unsure=retry_unsure,
                 )
             )
     return sent
