@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
@@ -10,10 +11,10 @@ import threading
 from pathlib import Path
 
 from tests.auxil.cli import ROOT, quotebot
-from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry
+from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, write_article
 from tests.conftest import Store
 
-from quotebot import indexing
+from quotebot import core, indexing
 from quotebot.core import Engine
 
 BRIDGE_QUESTION = "When does the old bridge close?"
@@ -93,6 +94,42 @@ def test_run_keeps_articles_added_since_the_build(tmp_path: Path, store: Store) 
     assert again.returncode == 0, again.stderr
     assert "(1 updated)" in again.stderr and "now holds 2 articles" in again.stderr
     assert "May" in again.stdout
+
+
+def test_run_follows_the_folder_removing_articles_whose_file_is_gone(
+    tmp_path: Path, store: Store
+) -> None:
+    """Relative to where `run` starts, as `make run` does; a JSON Lines file too."""
+    articles = tmp_path / "articles"
+    ferry(articles), bridge(articles)
+    records = [
+        {"id": "tides", "title": "Tides", "text": "Spring tides peak in March."},
+        {"id": "gulls", "title": "Gulls", "text": "The gulls nest on the east cliff."},
+    ]
+    lines = articles / "more.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    env = {"QUOTEBOT_ARTICLES_DIR": "articles", **store.env}
+    first = quotebot("run", stdin="\n", env=env, cwd=tmp_path)
+    assert first.returncode == 0 and "(4 added)" in first.stderr, first.stderr
+    indexing.add(
+        store.location, [write_article(tmp_path / "elsewhere", "pier", "Pier", "The pier reopens.")]
+    )
+
+    (articles / "bridge.txt").unlink()
+    lines.write_text(json.dumps(records[0]) + "\n")  # gulls taken out of the file
+    (articles / "broken.txt").write_bytes(b"\xff\xfe\x00")  # unreadable: skipped, not removed
+    again = quotebot("run", stdin=BRIDGE_QUESTION + "\n", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    said = again.stderr.splitlines()
+    assert "removed bridge: its file is no longer in articles" in said
+    assert "removed gulls: its file is no longer in articles" in said
+    assert "(2 unchanged, 2 removed)" in again.stderr and "holds 3 articles" in again.stderr
+    assert "I couldn't find that" in again.stdout
+    ids = {a.id for a in core.open_live(store.location).articles()}
+    assert ids == {"ferry", "tides", "pier"}  # what /add or index add brought stays
+
+    third = quotebot("run", stdin="\n", env=env, cwd=tmp_path)
+    assert "removed" not in third.stderr and "holds 3 articles" not in third.stderr
 
 
 def test_a_broken_new_version_leaves_the_open_one_answering(tmp_path: Path) -> None:

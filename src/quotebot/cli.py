@@ -556,15 +556,23 @@ def bench(ctx: typer.Context) -> None:
 def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Index the articles if needed, then run the bot or the chat.
 
-    With no index yet one is built from ./articles (QUOTEBOT_ARTICLES_DIR); when articles
-    changed since, they are added, so that articles added with `index add` or the bot's
-    /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the chat.
+    With no index yet one is built from ./articles (QUOTEBOT_ARTICLES_DIR). After that the
+    index follows the folder: new and changed articles are added, and those whose file was
+    deleted from it are removed (one line each); articles added with `index add` or the
+    bot's /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the
+    chat.
     """
     settings = Settings()
     where = core.location(index_dir, database_url)
-    if core.needs_indexing(where, settings.paths.articles_dir):
-        first = not core.has_index(where)
-        change_index(where, [str(settings.paths.articles_dir)], replace=first)
+    folder = settings.paths.articles_dir
+    if not core.has_index(where):
+        change_index(where, [str(folder)], replace=True)
+    elif core.needs_indexing(where, folder):
+        with _progress("Reading the articles, embedding passages") as progress:
+            report = core.follow_folder(where, folder, progress)
+        for article_id in report.removed:
+            _say("removed", "yellow", f"{article_id}: its file is no longer in {folder}")
+        _summarize(report, where)
     if settings.telegram.bot_token is not None:
         _bot(where)
     else:

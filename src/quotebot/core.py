@@ -17,7 +17,7 @@ import numpy as np
 from quotebot import storage
 from quotebot.answering import READ_PASSAGES, Reading, read, reader
 from quotebot.answering.decision import evidence_features, fitted_threshold, logistic
-from quotebot.indexing import Progress, Report, add, build, embedding, remove
+from quotebot.indexing import Progress, Report, add, build, embedding, follow_folder, remove
 from quotebot.records import Answer, Conversation, Hit, Turn
 from quotebot.retrieval import RERANKED, Ranking, evidence, first_stage, followup, rank
 from quotebot.storage import (
@@ -56,6 +56,7 @@ __all__ = [
     "answer",
     "answer_with",
     "build",
+    "follow_folder",
     "current_version",
     "has_index",
     "location",
@@ -361,11 +362,13 @@ def location(index_dir: Path | None = None, database_url: str | None = None) -> 
 
 
 def needs_indexing(where: Location, articles_dir: Path) -> bool:
-    """Whether there is no index yet, or a file under ``articles_dir`` changed since the
-    live version was written (what ``quotebot run`` checks before it starts)."""
+    """Whether there is no index yet, or a file under ``articles_dir`` changed (or one was
+    added or deleted: its folder changed) since the live version was written (what
+    ``quotebot run`` checks before it starts)."""
     if not storage.has_index(where):
         return True
-    newest = max((p.stat().st_mtime for p in articles_dir.rglob("*") if p.is_file()), default=0)
+    found = [articles_dir, *articles_dir.rglob("*")] if articles_dir.is_dir() else []
+    newest = max((p.stat().st_mtime for p in found), default=0)
     if isinstance(where, Database):
         created = storage.open_live(where).manifest.created_at
         written = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))

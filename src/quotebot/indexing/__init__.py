@@ -8,6 +8,7 @@ writing happen under it, so two writers never lose each other's changes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,47 @@ def add(
         else:
             _count(report, previous)
     return report
+
+
+def follow_folder(
+    location: storage.Location, folder: Path, progress: Progress | None = None
+) -> Report:
+    """Bring the index in line with a folder of articles (what ``quotebot run`` does): add
+    what is new or changed there, and remove the articles read from it before whose file
+    is gone (or, for a JSON Lines file read again, no longer holds them). Articles from
+    elsewhere (``index add``, the bot's /add) stay, and so do those of a file that could
+    not be read this time.
+    """
+    read = read_sources([folder])
+    report = Report(skipped=read.errors)
+    with storage.changing(location, embedding.DIMENSION) as change:
+        report.notes += change.notes
+        previous = change.live(embedding.MODEL, strict=True)
+        articles = {a.id: a for a in previous.read_articles()} if previous else {}
+        old = _hashes(previous)
+        for article in read.articles:
+            _classify(report, article, old.get(article.id))
+            articles[article.id] = article
+        fresh = {a.id for a in read.articles}
+        read_again = {_file_of(a.source) for a in read.articles}
+        for article in list(articles.values()):
+            path = _file_of(article.source)
+            from_folder = path.startswith(f"{folder}{os.sep}") and article.id not in fresh
+            if from_folder and (path in read_again or not os.path.exists(path)):
+                report.removed.append(article.id)
+                del articles[article.id]
+        if report.added or report.updated or report.removed:
+            _write(change, list(articles.values()), previous, report, progress)
+        else:
+            _count(report, previous)
+    return report
+
+
+def _file_of(source: str | None) -> str:
+    """The file an article was read from (its source without a JSON Lines line number)."""
+    source = source or ""
+    path, _, line = source.rpartition(":")
+    return path if line.isdigit() and path.endswith((".json", ".jsonl")) else source
 
 
 def remove(location: storage.Location, ids: Iterable[str]) -> Report:
