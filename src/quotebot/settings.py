@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Ids = Annotated[frozenset[int], NoDecode]
@@ -122,8 +123,12 @@ class TelegramSettings(_Group):
             parts = [part.strip() for part in value.replace(";", ",").split(",")]
             try:
                 return frozenset(int(part) for part in parts if part)
-            except ValueError:
-                raise ValueError(f"expected comma-separated numeric ids, got {value!r}") from None
+            except ValueError:  # a custom error: pydantic says it without "Value error, "
+                raise PydanticCustomError(
+                    "ids",
+                    "expected comma-separated numeric ids (e.g. 12345,67890), got {value}",
+                    {"value": repr(value)},
+                ) from None
         return value
 
 

@@ -223,6 +223,17 @@ class FakeTelegram:
         with self._changed:
             self._failures.append(_Failure(method, status, description, retry_after, when))
 
+    def delete(self, message: dict[str, Any]) -> None:
+        """The user deletes a message: Telegram no longer nests it as the ``reply_to_message``
+        of the messages that reply to it."""
+        key = (message["chat"]["id"], message["message_id"])
+        with self._changed:
+            self._messages.pop(key, None)
+            for (chat_id, _), stored in self._messages.items():
+                replied = stored.get("reply_to_message")
+                if replied and (chat_id, replied["message_id"]) == key:
+                    del stored["reply_to_message"]
+
     def block(self, chat_id: int) -> None:
         """The user of a private chat blocks the bot: from now on every call that writes to
         the chat is refused with 403, as Telegram does."""

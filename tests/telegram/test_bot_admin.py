@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.auxil.bot_runner import running_bot, settings_for
 from tests.auxil.fake_telegram import FakeTelegram
 from tests.auxil.website import article_html, serve
 from tests.telegram.conftest import ADMIN
@@ -253,3 +255,34 @@ def test_why_says_how_an_answer_was_found_to_admins_only(
     assert "no passage holds:" in text and "Timbuktu" in text
     lost = fake.message(group, admin, "/why")
     assert "Reply /why to one of my answers" in fake.replies_to(lost)[0].result["text"]
+
+
+def test_help_lists_every_upload_format_and_a_page_over_the_cap_says_so(
+    sample_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/help names what uploads really take (.html too); a page longer than the passage cap
+    is added with the CLI's note that only its first passages were indexed (the note on an
+    article added before is not said again)."""
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    monkeypatch.setenv("QUOTEBOT_MAX_PASSAGES", "20")
+    with (
+        FakeTelegram() as fake,
+        running_bot(settings_for(fake, index, ADMIN_USER_IDS=str(ADMIN)), fake),
+    ):
+        chat, admin = admin_chat(fake)
+        help_text = fake.replies_to(fake.message(chat, admin, "/help"))[0].result["text"]
+        listed = help_text.split("file (", 1)[1].split(")", 1)[0]
+        assert listed == ".txt, .md, .markdown, .html, .htm, .json or .jsonl"
+        for name in ("leith.html", "oban.html"):
+            paragraphs = [
+                f"Berth {n} of the {name[:-5]} docks took {n + 2} trawlers." for n in range(300)
+            ]
+            page = article_html(f"{name[:-5]} dock ledger", *paragraphs).encode()
+            reply = fake.replies_to(fake.document(chat, admin, name, page, "text/html"))[0]
+            lines = reply.result["text"].splitlines()
+            assert lines[0].startswith(f"Added: {name[:-5]} dock ledger — 300 paragraphs"), lines
+            notes = [line for line in lines if line.startswith("Note:")]
+            assert notes == [
+                f"Note: {name}: only its first 20 passages were indexed (QUOTEBOT_MAX_PASSAGES)."
+            ]

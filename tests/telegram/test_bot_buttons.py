@@ -6,9 +6,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram.ext import Application
 from tests.auxil.bot_runner import running_bot, settings_for
 from tests.auxil.fake_telegram import Call, FakeTelegram, replied_id
+from tests.conftest import ARTICLES
+
+from quotebot import indexing
+from quotebot.storage import postgres
 
 AGADEZ = "How far is Agadez from Niamey?"
 
@@ -127,3 +132,35 @@ def test_a_press_that_fails_is_answered_once_and_apologised_for_in_the_chat(
         if c.params["callback_query_id"] == pressed.params["callback_query_id"]
     ]
     assert len(presses) == 1
+
+
+def test_a_press_while_the_database_is_down_says_the_articles_are_unavailable(
+    tmp_path: Path,
+) -> None:
+    """The question behind a button is kept in the database (the asker deleted theirs, so
+    Telegram no longer nests it): while the database is down the press says the articles
+    are not available right now, not that the button has expired."""
+    pgserver = pytest.importorskip("pgserver")
+    folder = tmp_path / "pg"
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        url = server.get_uri()
+        indexing.build(postgres.Database(url), [ARTICLES])
+        with FakeTelegram() as fake:
+            settings = settings_for(fake, tmp_path / "unused", QUOTEBOT_DATABASE_URL=url)
+            with running_bot(settings, fake):
+                user = fake.user(4343)
+                question = fake.message(fake.private_chat(user), user, AGADEZ)
+                answer = fake.stored(fake.replies_to(question)[0])
+                fake.delete(question)
+                press_and_wait(fake, user, answer)
+                assert "paragraph" in sources_in(fake, user["id"]).result["text"]  # from memory
+                server.cleanup()  # the database goes away
+                pressed = fake.press(user, answer, "more:1")
+                [told] = fake.wait_for(
+                    "answerCallbackQuery", lambda c: c.params["callback_query_id"] == pressed
+                )
+                assert "not available right now" in told.params["text"]
+                assert "expired" not in told.params["text"]
+    finally:
+        server.cleanup()

@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from quotebot import core
+from quotebot.records import ArticleInfo
 from quotebot.telegram._formatting import Block, Run, text_blocks
 from quotebot.telegram._replies import reply, typing
 from quotebot.telegram._state import BotState, state_of
@@ -29,6 +30,8 @@ ONLY_WEB_ADDRESSES = (
 )
 MAX_NAME_BYTES = 200
 """Longest upload file name kept (file systems allow 255 bytes)."""
+CAPPED = "passages were indexed (QUOTEBOT_MAX_PASSAGES)"
+"""How the note on an article cut at the passage cap ends."""
 _UNSAFE = re.compile(r"[^\w.\-]+")
 _WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
 
@@ -171,9 +174,23 @@ def _describe(report: core.Report, state: BotState, folder: str | None) -> list[
                     )
                 )
             )
+    blocks += text_blocks(*(f"Note: {_clean(note, folder)}." for note in _notes(report, info)))
     blocks += text_blocks(*(f"Skipped {reason}" for reason in reasons))
     blocks += text_blocks(_holds(report))
     return blocks
+
+
+def _notes(report: core.Report, info: dict[str, ArticleInfo]) -> list[str]:
+    """The notes on this change (as ``quotebot index add`` prints them), without the ones on
+    articles it did not touch (every change splits every article again, and notes the cap
+    on each article that passes it)."""
+    changed = [info.get(i) for i in report.added + report.updated]
+    names = [f"{a.source or a.id}:" for a in changed if a is not None]
+    return [
+        note
+        for note in report.notes
+        if CAPPED not in note or any(note.startswith(name) for name in names)
+    ]
 
 
 def _holds(report: core.Report) -> str:

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from quotebot import core
+from quotebot.sources import SUPPORTED_SUFFIXES
 from quotebot.telegram._addressing import question_of
 from quotebot.telegram._formatting import (
     Block,
@@ -28,7 +29,7 @@ from quotebot.telegram._formatting import (
     text_blocks,
 )
 from quotebot.telegram._replies import reply, typing
-from quotebot.telegram._state import state_of
+from quotebot.telegram._state import BotState, state_of
 from quotebot.terminal import render_explanation
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ def _help_text(username: str, admin: bool) -> list[str]:
         "a question that stands on its own starts afresh, and /new forgets the conversation.",
     ]
     if admin:
+        kinds = ", ".join(SUPPORTED_SUFFIXES[:-1]) + f" or {SUPPORTED_SUFFIXES[-1]}"
         lines.append(
-            "Admin: send me an article as a file (.txt, .md, .json or .jsonl) to add it; "
+            f"Admin: send me an article as a file ({kinds}) to add it; "
             "/add URL adds an article from the web; /remove ID removes one; /why, as a reply "
             "to one of my answers, says how it was found."
         )
@@ -211,10 +213,11 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except ValueError:
         start = 0
     found = _question_behind(query.message, context) if start else None
-    if found is None:
-        await query.answer(EXPIRED, show_alert=True)
-        return
     state = state_of(context)
+    if found is None:
+        gone = EXPIRED if not start or await _reachable(state) else UNAVAILABLE
+        await query.answer(gone, show_alert=True)
+        return
     try:
         await query.answer()
     except TelegramError as error:  # the sources still follow
@@ -242,6 +245,17 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         state.remember(sent[-1].chat_id, sent[-1].message_id, question)
     await _drop_button(query.message)
     state.answered_presses.discard(query.id)
+
+
+async def _reachable(state: BotState) -> bool:
+    """Whether the index can be read; with the database down, the questions behind the
+    buttons (kept there) are out of reach too, and the button has not expired."""
+    try:
+        await asyncio.to_thread(lambda: state.engine.index)
+    except core.StoreError as error:
+        log.error("no usable index: %s", error)
+        return False
+    return True
 
 
 async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
