@@ -19,13 +19,14 @@ import contextlib
 import json
 import logging
 import math
+import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from quotebot.storage.keywords import tokenize
 from quotebot.storage.versions import StoreError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA = 1
 """The tables' layout; an index of another is refused with what to run."""
@@ -41,61 +43,162 @@ LOCK_KEY = 7_202_612  # the advisory lock every writer of the index takes
 HNSW_SEARCH_DEPTH = 100  # hnsw.ef_search
 K1, B = 1.5, 0.75  # bm25s's defaults ("lucene")
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS quotebot_meta (key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE IF NOT EXISTS quotebot_versions (
-    version bigint PRIMARY KEY, manifest jsonb NOT NULL, created_at timestamptz DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS quotebot_articles (
-    version bigint NOT NULL, position int NOT NULL, id text NOT NULL, title text NOT NULL,
-    url text, published text, source text, paragraphs jsonb NOT NULL, hash text NOT NULL,
-    PRIMARY KEY (version, position)
-);
-CREATE TABLE IF NOT EXISTS quotebot_passages (
-    version bigint NOT NULL, row int NOT NULL, article_id text NOT NULL, paragraph int NOT NULL,
-    part int NOT NULL, text text NOT NULL, hash text NOT NULL, embedding halfvec({dimension}),
-    PRIMARY KEY (version, row)
-);
-CREATE INDEX IF NOT EXISTS quotebot_passages_embedding
-    ON quotebot_passages USING hnsw (embedding halfvec_cosine_ops);
-CREATE TABLE IF NOT EXISTS quotebot_postings (
-    version bigint NOT NULL, term text NOT NULL, row int NOT NULL, weight real NOT NULL,
-    PRIMARY KEY (version, term, row)
-);
-CREATE TABLE IF NOT EXISTS quotebot_terms (
-    version bigint NOT NULL, term text NOT NULL, df int NOT NULL, PRIMARY KEY (version, term)
-);
-"""
+TABLES = {
+    "quotebot_meta": "CREATE TABLE quotebot_meta (key text PRIMARY KEY, value text NOT NULL)",
+    "quotebot_versions": "CREATE TABLE quotebot_versions (version bigint PRIMARY KEY, "
+    "manifest jsonb NOT NULL, created_at timestamptz DEFAULT now())",
+    "quotebot_articles": "CREATE TABLE quotebot_articles (version bigint NOT NULL, "
+    "position int NOT NULL, id text NOT NULL, title text NOT NULL, url text, published text, "
+    "source text, paragraphs jsonb NOT NULL, hash text NOT NULL, PRIMARY KEY (version, position))",
+    "quotebot_passages": "CREATE TABLE quotebot_passages (version bigint NOT NULL, "
+    "row int NOT NULL, article_id text NOT NULL, paragraph int NOT NULL, part int NOT NULL, "
+    "text text NOT NULL, hash text NOT NULL, embedding halfvec({dimension}), "
+    "PRIMARY KEY (version, row))",
+    "quotebot_passages_embedding": "CREATE INDEX quotebot_passages_embedding "
+    "ON quotebot_passages USING hnsw (embedding halfvec_cosine_ops)",
+    "quotebot_postings": "CREATE TABLE quotebot_postings (version bigint NOT NULL, "
+    "term text NOT NULL, row int NOT NULL, weight real NOT NULL, "
+    "PRIMARY KEY (version, term, row))",
+    "quotebot_terms": "CREATE TABLE quotebot_terms (version bigint NOT NULL, term text NOT NULL, "
+    "df int NOT NULL, PRIMARY KEY (version, term))",
+    # the bot's shared tables (SharedLimiter, SharedMemory, SharedConversations)
+    "quotebot_questions": "CREATE TABLE quotebot_questions "
+    "(user_id bigint NOT NULL, at double precision NOT NULL)",
+    "quotebot_question_warnings": "CREATE TABLE quotebot_question_warnings "
+    "(user_id bigint PRIMARY KEY, at double precision NOT NULL)",
+    "quotebot_bot_questions": "CREATE TABLE quotebot_bot_questions (chat_id bigint NOT NULL, "
+    "message_id bigint NOT NULL, question text NOT NULL, at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (chat_id, message_id))",
+    "quotebot_bot_conversations": "CREATE TABLE quotebot_bot_conversations (key text PRIMARY KEY, "
+    "turns text NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+    "quotebot_bot_threads": "CREATE TABLE quotebot_bot_threads (chat_id bigint NOT NULL, "
+    "message_id bigint NOT NULL, key text NOT NULL, at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (chat_id, message_id))",
+}
+"""Every table (and index) quotebot keeps, by name; each is created only when missing, so a
+role without CREATE on the schema can use the ones its owner created (docs/postgresql.md)."""
 _DATA_TABLES = ("quotebot_articles", "quotebot_passages", "quotebot_postings", "quotebot_terms")
+_BOT_TABLES = (
+    "quotebot_questions",
+    "quotebot_question_warnings",
+    "quotebot_bot_questions",
+    "quotebot_bot_conversations",
+    "quotebot_bot_threads",
+)
+Rights = dict[str, tuple[str, ...]]
+"""The privileges a use needs, by table."""
+READER_RIGHTS: Rights = {
+    table: ("SELECT",) for table in ("quotebot_meta", "quotebot_versions", *_DATA_TABLES)
+}
+"""What answering needs: ``quotebot ask``, ``chat``, the bot (which also needs BOT_RIGHTS)."""
+WRITER_RIGHTS: Rights = {
+    "quotebot_meta": ("SELECT", "INSERT", "UPDATE"),
+    "quotebot_versions": ("SELECT", "INSERT", "DELETE"),
+    **{table: ("SELECT", "INSERT", "DELETE") for table in _DATA_TABLES},
+}
+"""What ``quotebot index build / add / remove`` needs on tables that exist."""
+BOT_RIGHTS: Rights = {table: ("SELECT", "INSERT", "UPDATE", "DELETE") for table in _BOT_TABLES}
+"""What the bot needs on its shared tables (the question limit, memory, conversations)."""
 
 
 @dataclass(frozen=True)
 class Database:
-    """Where the index lives when it lives in PostgreSQL: a libpq URL."""
+    """Where the index lives when it lives in PostgreSQL: a libpq connection string, a URL
+    (``postgresql://user:pass@host/db``) or keyword/value (``host=... dbname=...``)."""
 
     url: str
 
     def __str__(self) -> str:
-        """The database as messages name it: host, port and name, never the password."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or _query_host(parts.query) or "localhost"
-        port = f":{parts.port}" if parts.port else ""
-        name = parts.path.lstrip("/") or "postgres"
-        return f"the database {name} on {host}{port}"
+        """The database as messages name it: name, host and port, never the password."""
+        return display_name(self.url)
+
+    def __repr__(self) -> str:
+        return f"Database({redacted(self.url)!r})"
 
 
-def _query_host(query: str) -> str:
-    for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        if key == "host":
-            return value
-    return ""
+def _options(url: str) -> dict[str, str] | None:
+    """The connection string's options as libpq reads them (None: it cannot be read)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return {key: str(value) for key, value in conninfo_to_dict(url).items()}
+    except psycopg.Error:
+        return None
+
+
+def display_name(url: str) -> str:
+    """How every message names the database of a connection string (any form libpq reads):
+    its name, host and port, never its password; e.g. "the database news on db1:5432"."""
+    options = _options(url)
+    if options is None:
+        return "the database (its connection string cannot be read)"
+    host = options.get("host") or options.get("hostaddr") or ""
+    port = f":{options['port']}" if options.get("port") else ""
+    if options.get("service") and not options.get("dbname"):
+        where = f" on {host}{port}" if host else ""
+        return f"the database of the service {options['service']}{where}"
+    name = options.get("dbname") or options.get("user") or "postgres"
+    return f"the database {name} on {host or 'localhost'}{port}"
+
+
+def redacted(url: str) -> str:
+    """The connection string with its password replaced by ``***`` (keyword/value form)."""
+    from psycopg.conninfo import make_conninfo
+
+    options = _options(url)
+    if options is None:
+        return "<a connection string that cannot be read>"
+    return make_conninfo(
+        "", **{**options, **({"password": "***"} if "password" in options else {})}
+    )
+
+
+_PASSWORD_OPTION = re.compile(r"""(password\s*=\s*)('(?:\\.|[^'\\])*'?|[^\s&]+)""", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def scrub(text: str, url: str) -> str:
+    """A message (the driver's own included) without the connection string's password: its
+    value in every spelling the string may hold, any ``password=...``, and, where the string
+    cannot be read, every piece of it that libpq quotes back."""
+    options = _options(url)
+    secrets = set()
+    password = (options or {}).get("password", "")
+    if password:
+        secrets |= {password, quote(password, safe=""), quote(password)}
+    with contextlib.suppress(ValueError):
+        secrets.add(urlsplit(url).password or "")
+    if url.strip():
+        text = text.replace(url, display_name(url))
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _PASSWORD_OPTION.sub(r"\1***", text)
+    if options is None:
+        text = _QUOTED.sub(lambda m: m[0] if _harmless(m[1], url) else '"***"', text)
+    return text
+
+
+def _harmless(piece: str, url: str) -> bool:
+    """Whether libpq may quote this piece of an unreadable connection string back: one
+    character ("="), an option's name, or words not in the string at all."""
+    from psycopg import pq
+
+    names = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    return len(piece) <= 1 or piece in names or piece not in url
 
 
 def connect(database: Database, autocommit: bool = False) -> Any:
     """A connection, or one line naming the host (never the password) when it fails."""
     import psycopg
 
+    ports = (_options(database.url) or {}).get("port", "").split(",")
+    for port in filter(None, (p.strip() for p in ports)):
+        if not port.isdigit():
+            raise StoreError(
+                f"cannot connect to {database}: its port {port!r} is not a number "
+                "(check QUOTEBOT_DATABASE_URL or --database-url)"
+            )
     try:
         connection = psycopg.connect(database.url, autocommit=autocommit, connect_timeout=10)
     except psycopg.Error as error:
@@ -104,25 +207,30 @@ def connect(database: Database, autocommit: bool = False) -> Any:
 
 
 def _reason(error: Exception, database: Database) -> str:
-    """The first line of a driver error, with the URL's password taken out."""
+    """The first line of a driver error, without the connection string's password."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    password = urlsplit(database.url).password
-    if password:
-        text = text.replace(password, "***")
-    return text.removeprefix("connection failed: ")
+    for prefix in ("connection failed: ", "connection is bad: "):
+        text = text.removeprefix(prefix)
+    return scrub(text, database.url)
 
 
 def _ensure_schema(connection: Any, database: Database, dimension: int) -> None:
-    """Create the tables (and the vector extension) when missing; refuse another schema."""
-    try:
-        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except Exception as error:  # noqa: BLE001  (the driver's error for a missing extension)
-        raise StoreError(
-            f"cannot use pgvector (the vector extension) in {database}: "
-            f"{_reason(error, database)}; install it on the server and run `CREATE EXTENSION "
-            "vector` in the database as a superuser (or ask its administrator to)"
-        ) from None
-    connection.execute(_TABLES.format(dimension=int(dimension)))
+    """Create what is missing (the vector extension, the tables, the bot's tables too), check
+    the role's rights on them, and refuse another schema; each fault is one line."""
+    extension = connection.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+    if extension.fetchone() is None:
+        try:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except Exception as error:  # noqa: BLE001  (the driver's error for a missing extension)
+            raise StoreError(
+                f"cannot use pgvector (the vector extension) in {database}: "
+                f"{_reason(error, database)}; install it on the server and run `CREATE "
+                "EXTENSION vector` in the database as a superuser (or ask its administrator to)"
+            ) from None
+    create_missing(connection, database, [t for t in TABLES if t not in _BOT_TABLES], dimension)
+    with contextlib.suppress(StoreError):  # the bot's tables too, where this role may
+        create_missing(connection, database, _BOT_TABLES)
+    check_rights(connection, database, WRITER_RIGHTS)
     schema = _meta(connection, "schema")
     if schema is None:
         connection.execute(
@@ -130,6 +238,53 @@ def _ensure_schema(connection: Any, database: Database, dimension: int) -> None:
         )
         return
     _check_schema(int(schema), database)
+
+
+def create_missing(
+    connection: Any, database: Database, names: Sequence[str], dimension: int = 0
+) -> None:
+    """Create those of the named tables (and indexes) that do not exist yet; a role that may
+    not is told, in one line, which right it lacks."""
+    import psycopg
+
+    missing = connection.execute(
+        "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(n) IS NULL", (list(names),)
+    ).fetchall()
+    if not missing:
+        return
+    user, schema, may = connection.execute(
+        "SELECT current_user, current_schema(), has_schema_privilege(current_schema(), 'CREATE')"
+    ).fetchone()
+    if not may:
+        raise StoreError(
+            f"the role {user} lacks CREATE on the schema {schema} in {database}, and "
+            f"{missing[0][0]} is not there yet: run the first `quotebot index build` as the "
+            f"database's owner, or GRANT CREATE ON SCHEMA {schema} TO {user} "
+            "(the grants: docs/postgresql.md)"
+        )
+    for (name,) in missing:
+        try:
+            connection.execute(TABLES[name].format(dimension=int(dimension)))
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            if not connection.autocommit:  # another replica created it at this moment
+                raise
+
+
+def check_rights(connection: Any, database: Database, rights: Rights) -> None:
+    """Refuse, in one line naming it, the first right on quotebot's tables the role lacks."""
+    tables = [table for table, privileges in rights.items() for _ in privileges]
+    privileges = [privilege for each in rights.values() for privilege in each]
+    missing = connection.execute(
+        "SELECT current_user, t, p FROM unnest(%s::text[], %s::text[]) AS r(t, p) "
+        "WHERE NOT has_table_privilege(t, p) LIMIT 1",
+        (tables, privileges),
+    ).fetchone()
+    if missing is not None:
+        user, table, privilege = missing
+        raise StoreError(
+            f"the role {user} lacks {privilege} on {table} in {database}: "
+            f"GRANT {privilege} ON {table} TO {user} (the grants: docs/postgresql.md)"
+        )
 
 
 def _check_schema(schema: int, database: Database) -> None:
@@ -150,24 +305,75 @@ def _meta(connection: Any, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-_checkers: dict[str, Any] = {}  # one connection per database for the check before a question
+class _KeptConnection:
+    """A connection kept between uses (the index's reads, the check before each question, the
+    bot's shared tables), opened on first use. One the server dropped (a restart, a failover)
+    is noticed when the work fails on it: it is opened again and the work tried once more."""
+
+    TABLES: tuple[str, ...] = ()
+    """The tables this connection uses, created on first use when missing (names in TABLES)."""
+
+    def __init__(self, database: Database, keep: int = 0) -> None:
+        self.database = database
+        self.keep = keep
+        self._connection: Any = None
+
+    def _setup(self, connection: Any) -> None:
+        """What a new connection does first: create this class's tables when missing."""
+        create_missing(connection, self.database, self.TABLES)
+
+    def _open(self) -> Any:
+        connection = self._connection
+        if connection is None or connection.closed or connection.broken:
+            self._connection = None
+            connection = connect(self.database, autocommit=True)
+            try:
+                self._setup(connection)
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return connection
+
+    def _run(self, work: Callable[[Any], T]) -> T:
+        """``work(connection)`` on the kept connection, reconnecting once when it was lost.
+
+        Raises:
+            StoreError: the server cannot be reached (again).
+            psycopg.Error: the work failed on a connection that is still good.
+        """
+        import psycopg
+
+        for attempt in (1, 2):
+            connection = self._open()
+            try:
+                return work(connection)
+            except psycopg.Error:
+                if attempt == 2 or not (connection.closed or connection.broken):
+                    raise
+                log.info("the connection to %s was lost; connecting again", self.database)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+_checkers: dict[str, _KeptConnection] = {}  # per database, for the check before a question
 
 
 def live_version(database: Database) -> str | None:
     """The live version's number, or None when the database holds no index yet (one small
-    query on a connection kept for it, opened again when the server dropped it)."""
+    query on a connection kept for it)."""
     import psycopg
 
-    for attempt in (1, 2):
-        connection = _checkers.get(database.url)
-        if connection is None or connection.closed or connection.broken:
-            connection = _checkers[database.url] = connect(database, autocommit=True)
-        try:
-            return _live(connection)
-        except psycopg.OperationalError as error:
-            if attempt == 2:
-                raise StoreError(f"cannot reach {database}: {_reason(error, database)}") from None
-    return None
+    checker = _checkers.setdefault(database.url, _KeptConnection(database))
+    try:
+        return checker._run(_live)
+    except psycopg.Error as error:
+        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+            checker._run(lambda connection: check_rights(connection, database, READER_RIGHTS))
+        raise StoreError(f"cannot reach {database}: {_reason(error, database)}") from None
 
 
 def _live(connection: Any) -> str | None:
@@ -179,38 +385,51 @@ def _live(connection: Any) -> str | None:
         return None
 
 
-class PostgresIndex:
+class PostgresIndex(_KeptConnection):
     """One opened version of the index in PostgreSQL (the interface of a version folder)."""
 
     def __init__(self, database: Database, model: tuple[str, int] | None = None) -> None:
         from quotebot.storage import Manifest, check_model
 
-        self.database = database
-        self._connection = connect(database, autocommit=True)
+        super().__init__(database)
         try:
-            version = _live(self._connection)
-            if version is None:
-                raise StoreError(f"no index in {database}; build one with `quotebot index build`")
-            schema = _meta(self._connection, "schema")
-            _check_schema(int(schema or 0), database)
-            (manifest,) = self._connection.execute(
-                "SELECT manifest FROM quotebot_versions WHERE version = %s", (int(version),)
-            ).fetchone()
+            version, manifest = self._run(self._live_manifest)
         except StoreError:
-            self._connection.close()
+            self.close()
             raise
         except Exception as error:  # noqa: BLE001  (a database without quotebot's tables)
-            self._connection.close()
+            self.close()
             raise StoreError(
                 f"{database} holds no quotebot index ({_reason(error, database)}); "
                 "build one with `quotebot index build`"
             ) from None
-        self._version = int(version)
+        self._version = version
         self.manifest = Manifest.from_dict(manifest)
         check_model(str(database), self.manifest, model)
-        self._tune()
         self._frequencies: dict[str, int] | None = None
-        self.broken = False  # the connection was lost: the Engine opens the index again
+        self.broken = False  # the connection was lost for good: the Engine opens it again
+
+    def _live_manifest(self, connection: Any) -> tuple[int, dict[str, Any]]:
+        import psycopg
+
+        try:
+            version = _live(connection)
+            if version is None:
+                raise StoreError(
+                    f"no index in {self.database}; build one with `quotebot index build`"
+                )
+            _check_schema(int(_meta(connection, "schema") or 0), self.database)
+            (manifest,) = connection.execute(
+                "SELECT manifest FROM quotebot_versions WHERE version = %s", (int(version),)
+            ).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            check_rights(connection, self.database, READER_RIGHTS)
+            raise
+        return int(version), manifest
+
+    def _setup(self, connection: Any) -> None:
+        connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
+        connection.execute("SET hnsw.iterative_scan = relaxed_order")
 
     @property
     def where(self) -> str:
@@ -224,30 +443,19 @@ class PostgresIndex:
         return self.manifest.passages
 
     def _rows(self, sql: str, **params: Any) -> list[Any]:
-        """The rows of a query of this version (``%(version)s``), or one line on failure;
-        a connection lost (the server restarted) is opened again once."""
-        for attempt in (1, 2):
-            try:
-                cursor = self._connection.execute(sql, {"version": self._version, **params})
-                return list(cursor.fetchall())
-            except Exception as error:  # noqa: BLE001  (the driver's errors: one line)
-                lost = self._connection.closed or self._connection.broken
-                if lost and attempt == 1:
-                    with contextlib.suppress(StoreError):
-                        self._connect()
-                        continue
-                self.broken = lost
-                reason = _reason(error, self.database)
-                raise StoreError(f"reading {self.database} failed: {reason}") from None
-        raise AssertionError("unreachable")
+        """The rows of a query of this version (``%(version)s``), or one line on failure."""
+        import psycopg
 
-    def _connect(self) -> None:
-        self._connection = connect(self.database, autocommit=True)
-        self._tune()
-
-    def _tune(self) -> None:
-        self._connection.execute(f"SET hnsw.ef_search = {HNSW_SEARCH_DEPTH}")
-        self._connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        values = {"version": self._version, **params}
+        try:
+            return self._run(lambda connection: list(connection.execute(sql, values).fetchall()))
+        except StoreError:
+            self.broken = True
+            raise
+        except psycopg.Error as error:
+            self.broken = self._connection is None or self._connection.broken
+            reason = _reason(error, self.database)
+            raise StoreError(f"reading {self.database} failed: {reason}") from None
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if k <= 0 or not len(self):
@@ -343,9 +551,6 @@ class PostgresIndex:
                 "SELECT hash, row FROM quotebot_passages WHERE version = %(version)s"
             )
         }
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 @contextmanager
@@ -475,44 +680,34 @@ def size_on_disk(database: Database) -> int:
     return int(size)
 
 
-class SharedLimiter:
+class SharedLimiter(_KeptConnection):
     """The bot's per-user question limit kept in the database, so that it holds across
     every replica of the bot: at most ``per_minute`` questions per user in any 60 seconds,
     the user told once per full window (the contract of the in-process limiter)."""
 
     WINDOW = 60.0
+    TABLES = ("quotebot_questions", "quotebot_question_warnings")
 
     def __init__(self, database: Database, per_minute: int) -> None:
-        self.database = database
+        super().__init__(database)
         self.per_minute = per_minute
-        self._connection: Any = None
 
     def allow(self, user_id: int) -> tuple[bool, float, bool]:
         """Record a question; (allowed, seconds to wait, whether to tell the user)."""
+        import psycopg
+
         if self.per_minute <= 0:
             return True, 0.0, False
         try:
-            return self._allow(user_id)
-        except StoreError:
-            raise
-        except Exception as error:  # noqa: BLE001  (a lost connection: open one next time)
-            self._connection = None
+            return self._run(lambda connection: self._allow(connection, user_id))
+        except psycopg.Error as error:
+            if isinstance(error, psycopg.errors.InsufficientPrivilege):
+                self._run(lambda connection: check_rights(connection, self.database, BOT_RIGHTS))
             raise StoreError(
                 f"cannot reach {self.database}: {_reason(error, self.database)}"
             ) from None
 
-    def _allow(self, user_id: int) -> tuple[bool, float, bool]:
-        if self._connection is None or self._connection.closed:
-            self._connection = connect(self.database, autocommit=True)
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_questions "
-                "(user_id bigint NOT NULL, at double precision NOT NULL)"
-            )
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS quotebot_question_warnings "
-                "(user_id bigint PRIMARY KEY, at double precision NOT NULL)"
-            )
-        connection = self._connection
+    def _allow(self, connection: Any, user_id: int) -> tuple[bool, float, bool]:
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_KEY, user_id % 2**31))
             (now,) = connection.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
@@ -541,122 +736,81 @@ class SharedLimiter:
             return False, self.WINDOW - (now - asked[0]), told is not None
 
 
-class _KeptConnection:
-    """A connection kept for the bot's small shared tables (``TABLES``, created on first
-    use), opened again when the server dropped it; the newest ``keep`` rows are kept."""
+class _SharedTables(_KeptConnection):
+    """The bot's conveniences kept in the database: a failure is a warning, never an error."""
 
-    TABLES: tuple[str, ...] = ()
+    def _quietly(self, what: str, sql: str, *params: Any) -> list[Any] | None:
+        """The rows of one statement ([] for one that returns none), or None when it failed."""
 
-    def __init__(self, database: Database, keep: int) -> None:
-        self.database = database
-        self.keep = keep
-        self._connection: Any = None
+        def work(connection: Any) -> list[Any]:
+            cursor = connection.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
 
-    def _open(self) -> Any:
-        if self._connection is None or self._connection.closed or self._connection.broken:
-            self._connection = connect(self.database, autocommit=True)
-            for table in self.TABLES:
-                self._connection.execute(table)
-        return self._connection
-
-
-class SharedMemory(_KeptConnection):
-    """Which question each of the bot's answer messages answers (for its "More sources"
-    button), kept in the database so that any replica can page on from any other's
-    answer; the newest ``keep`` are kept."""
-
-    TABLES = (
-        "CREATE TABLE IF NOT EXISTS quotebot_bot_questions (chat_id bigint NOT NULL, "
-        "message_id bigint NOT NULL, question text NOT NULL, "
-        "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))",
-    )
-
-    def remember(self, chat_id: int, message_id: int, question: str) -> None:
         try:
-            connection = self._open()
-            connection.execute(
-                "INSERT INTO quotebot_bot_questions (chat_id, message_id, question) "
-                "VALUES (%s, %s, %s) ON CONFLICT (chat_id, message_id) "
-                "DO UPDATE SET question = excluded.question, at = now()",
-                (chat_id, message_id, question),
-            )
-            connection.execute(
-                "DELETE FROM quotebot_bot_questions WHERE at < (SELECT at FROM "
-                "quotebot_bot_questions ORDER BY at DESC OFFSET %s LIMIT 1)",
-                (self.keep,),
-            )
-        except Exception as error:  # noqa: BLE001  (a convenience: the reply still carries it)
-            log.warning("could not remember the question in %s: %s", self.database,
-                        _reason(error, self.database))  # fmt: skip
-
-    def get(self, key: tuple[int, int]) -> str | None:
-        try:
-            row = (
-                self._open()
-                .execute(
-                    "SELECT question FROM quotebot_bot_questions WHERE chat_id = %s "
-                    "AND message_id = %s",
-                    key,
-                )
-                .fetchone()
-            )
-        except Exception as error:  # noqa: BLE001
-            log.warning("could not look the question up in %s: %s", self.database,
-                        _reason(error, self.database))  # fmt: skip
-            return None
-        return None if row is None else str(row[0])
-
-
-class SharedConversations(_KeptConnection):
-    """The bot's conversations (their last turns, as JSON) and which conversation each of its
-    answer messages belongs to, kept in the database so that a follow-up sent to any replica
-    leans on the turn another replica answered; the newest ``keep`` of each are kept."""
-
-    TABLES = (
-        "CREATE TABLE IF NOT EXISTS quotebot_bot_conversations (key text PRIMARY KEY, "
-        "turns text NOT NULL, at timestamptz NOT NULL DEFAULT now())",
-        "CREATE TABLE IF NOT EXISTS quotebot_bot_threads (chat_id bigint NOT NULL, "
-        "message_id bigint NOT NULL, key text NOT NULL, "
-        "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (chat_id, message_id))",
-    )
-
-    def _run(self, what: str, sql: str, *params: Any) -> Any:
-        """One statement; a failure is a warning (a conversation is a convenience)."""
-        try:
-            return self._open().execute(sql, params)
-        except Exception as error:  # noqa: BLE001
+            return self._run(work)
+        except Exception as error:  # noqa: BLE001  (the server down, a right missing)
             log.warning("could not %s in %s: %s", what, self.database,
                         _reason(error, self.database))  # fmt: skip
             return None
 
+    def _first(self, rows: list[Any] | None) -> str | None:
+        return str(rows[0][0]) if rows else None
+
+
+class SharedMemory(_SharedTables):
+    """Which question each of the bot's answer messages answers (for its "More sources"
+    button), kept in the database so that any replica can page on from any other's
+    answer; the newest ``keep`` are kept."""
+
+    TABLES = ("quotebot_bot_questions",)
+
+    def remember(self, chat_id: int, message_id: int, question: str) -> None:
+        self._quietly("remember the question", "INSERT INTO quotebot_bot_questions (chat_id, "
+                      "message_id, question) VALUES (%s, %s, %s) ON CONFLICT (chat_id, "
+                      "message_id) DO UPDATE SET question = excluded.question, at = now()",
+                      chat_id, message_id, question)  # fmt: skip
+        self._quietly("trim the questions", "DELETE FROM quotebot_bot_questions WHERE at < "
+                      "(SELECT at FROM quotebot_bot_questions ORDER BY at DESC OFFSET %s LIMIT 1)",
+                      self.keep)  # fmt: skip
+
+    def get(self, key: tuple[int, int]) -> str | None:
+        return self._first(self._quietly("look the question up", "SELECT question FROM "
+                           "quotebot_bot_questions WHERE chat_id = %s AND message_id = %s",
+                           *key))  # fmt: skip
+
+
+class SharedConversations(_SharedTables):
+    """The bot's conversations (their last turns, as JSON) and which conversation each of its
+    answer messages belongs to, kept in the database so that a follow-up sent to any replica
+    leans on the turn another replica answered; the newest ``keep`` of each are kept."""
+
+    TABLES = ("quotebot_bot_conversations", "quotebot_bot_threads")
+
     def turns(self, key: str) -> str | None:
         """The conversation's turns as JSON, or None for a new one."""
-        done = self._run("read the conversation", "SELECT turns FROM quotebot_bot_conversations "
-                         "WHERE key = %s", key)  # fmt: skip
-        row = done.fetchone() if done is not None else None
-        return None if row is None else str(row[0])
+        return self._first(self._quietly("read the conversation", "SELECT turns FROM "
+                           "quotebot_bot_conversations WHERE key = %s", key))  # fmt: skip
 
     def save(self, key: str, turns: str) -> None:
-        self._run("keep the conversation", "INSERT INTO quotebot_bot_conversations (key, turns) "
-                  "VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET turns = excluded.turns, "
-                  "at = now()", key, turns)  # fmt: skip
-        self._run("trim the conversations", "DELETE FROM quotebot_bot_conversations WHERE at < "
-                  "(SELECT at FROM quotebot_bot_conversations ORDER BY at DESC OFFSET %s LIMIT 1)",
-                  self.keep)  # fmt: skip
+        self._quietly("keep the conversation", "INSERT INTO quotebot_bot_conversations (key, "
+                      "turns) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET turns = "
+                      "excluded.turns, at = now()", key, turns)  # fmt: skip
+        self._quietly("trim the conversations", "DELETE FROM quotebot_bot_conversations WHERE "
+                      "at < (SELECT at FROM quotebot_bot_conversations ORDER BY at DESC OFFSET %s "
+                      "LIMIT 1)", self.keep)  # fmt: skip
 
     def link(self, chat_id: int, message_id: int, key: str) -> None:
         """Remember that an answer message belongs to a conversation."""
-        self._run("link the answer to its conversation", "INSERT INTO quotebot_bot_threads "
-                  "(chat_id, message_id, key) VALUES (%s, %s, %s) ON CONFLICT (chat_id, "
-                  "message_id) DO UPDATE SET key = excluded.key, at = now()",
-                  chat_id, message_id, key)  # fmt: skip
-        self._run("trim the threads", "DELETE FROM quotebot_bot_threads WHERE at < (SELECT at "
-                  "FROM quotebot_bot_threads ORDER BY at DESC OFFSET %s LIMIT 1)",
-                  self.keep)  # fmt: skip
+        self._quietly("link the answer to its conversation", "INSERT INTO quotebot_bot_threads "
+                      "(chat_id, message_id, key) VALUES (%s, %s, %s) ON CONFLICT (chat_id, "
+                      "message_id) DO UPDATE SET key = excluded.key, at = now()",
+                      chat_id, message_id, key)  # fmt: skip
+        self._quietly("trim the threads", "DELETE FROM quotebot_bot_threads WHERE at < (SELECT "
+                      "at FROM quotebot_bot_threads ORDER BY at DESC OFFSET %s LIMIT 1)",
+                      self.keep)  # fmt: skip
 
     def thread(self, chat_id: int, message_id: int) -> str | None:
         """The conversation an answer message belongs to."""
-        done = self._run("look the conversation up", "SELECT key FROM quotebot_bot_threads "
-                         "WHERE chat_id = %s AND message_id = %s", chat_id, message_id)  # fmt: skip
-        row = done.fetchone() if done is not None else None
-        return None if row is None else str(row[0])
+        return self._first(self._quietly("look the conversation up", "SELECT key FROM "
+                           "quotebot_bot_threads WHERE chat_id = %s AND message_id = %s",
+                           chat_id, message_id))  # fmt: skip
