@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import hashlib
 import logging
 import re
@@ -136,11 +138,29 @@ async def _add(state: BotState, sources: Sequence[str | Path], folder: str | Non
     """Index sources (one writer at a time) and describe what happened."""
     async with state.write_lock:
         try:
-            report = await asyncio.to_thread(core.add, state.index_dir, sources)
+            report = await asyncio.to_thread(_add_and_give_back, state.index_dir, sources)
         except (core.StoreError, OSError, ValueError) as error:
             log.error("indexing failed: %s", error)
             return text_blocks(f"Nothing was indexed: {_clean(str(error), folder)}")
     return _describe(report, state, folder)
+
+
+def _add_and_give_back(where: core.Location, sources: Sequence[str | Path]) -> core.Report:
+    """``core.add``, then the memory it used handed back to the system: a big page's parse
+    and its embedding batches otherwise stay in the process (glibc keeps freed memory)."""
+    try:
+        return core.add(where, sources)
+    finally:
+        _give_memory_back()
+
+
+def _give_memory_back() -> None:
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _clean(text: str, folder: str | None) -> str:
