@@ -414,3 +414,27 @@ def test_a_writer_without_create_on_an_empty_database_is_told_which_right(
     assert len(lines) == 1 and lines[0].startswith(
         f"error: the role {role} lacks CREATE on the schema public in {postgres.Database(database)}"
     ), lines
+
+
+@needs_roles
+def test_a_reader_lacking_a_right_is_told_which(database: str, tmp_path: Path) -> None:
+    """Row 8: a reader without SELECT on the index, or a bot without its shared tables' rights,
+    is told which right in one line (not "holds no quotebot index")."""
+    suffix, db = f"{next(_roles)}_{_dbname(database)[-8:]}", _dbname(database)
+    indexing.build(postgres.Database(database), [ferry(tmp_path / "a")])
+    role = f"quotebot_reader_{suffix}"
+    with _admin(database) as connection:  # type: ignore[attr-defined]
+        connection.execute(_grants(suffix, db))
+        connection.execute(f"REVOKE SELECT ON quotebot_meta FROM {role}")
+        connection.execute(f"REVOKE INSERT ON quotebot_questions FROM {role}")
+    reader = _as(database, role)
+    asked = quotebot("ask", FERRY_QUESTION, cwd=tmp_path, env={"QUOTEBOT_DATABASE_URL": reader})
+    assert asked.returncode == 1
+    assert asked.stderr.strip().splitlines() == [
+        f"error: the role {role} lacks SELECT on quotebot_meta in {postgres.Database(reader)}: "
+        f"GRANT SELECT ON quotebot_meta TO {role} (the grants: docs/postgresql.md)"
+    ]
+    with pytest.raises(
+        core.StoreError, match=f"the role {role} lacks INSERT on quotebot_questions"
+    ):
+        postgres.SharedLimiter(postgres.Database(reader), per_minute=2).allow(1)
