@@ -17,7 +17,7 @@ def test_build_list_and_stats(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     built = quotebot("index", "build", ARTICLES, "--index-dir", index_dir)
     assert built.returncode == 0, built.stderr
-    assert "indexed 1 articles, skipped 0 (1 added)" in built.stderr
+    assert "indexed 1 article, skipped 0 (1 added)" in built.stderr
     listed = quotebot("index", "list", "--index-dir", index_dir)
     assert listed.stdout.split("\t") == [SEED_ARTICLE_ID, TITLE, "7\n"]
     stats = quotebot("index", "stats", "--index-dir", index_dir)
@@ -118,15 +118,21 @@ def test_build_skips_broken_file_and_indexes_the_rest(tmp_path: Path) -> None:
     result = quotebot("index", "build", tmp_path, "--index-dir", tmp_path / "index")
     assert result.returncode == 0
     assert "broken.json" in result.stderr and "malformed JSON" in result.stderr
-    assert "indexed 1 articles, skipped 1" in result.stderr
+    assert "indexed 1 article, skipped 1" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["index", "build", "no/such/folder"], "no/such/folder: no such file or folder"),
-        (["ask", "who?", "--index-dir", "no/such/index"], "no index in no/such/index"),
-        (["index", "list", "--index-dir", "no/such/index"], "no index in no/such/index"),
+        (
+            ["ask", "who?", "--index-dir", "no/such/index"],
+            "/no/such/index; build one with `quotebot index build`",
+        ),
+        (
+            ["index", "list", "--index-dir", "no/such/index"],
+            "/no/such/index; build one with `quotebot index build`",
+        ),
         (["ask", "  "], "the question is empty"),
     ],
 )

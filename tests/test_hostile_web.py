@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.auxil.website import Website, article_html, serve
@@ -61,7 +65,56 @@ def test_a_feed_gets_one_time_budget_and_says_when_it_ran_out(site: Website) -> 
     read = read_sources([feed], options)
     assert time.monotonic() - started < 2 + 5
     assert 1 <= len(read.articles) < 8
-    assert any("time budget of 2 s ran out (QUOTEBOT_FEED_TIMEOUT)" in str(e) for e in read.errors)
+    said = [str(e) for e in read.errors]
+    assert any("time budget of 2 s ran out (QUOTEBOT_FEED_TIMEOUT)" in e for e in said)
+    assert not any("QUOTEBOT_FETCH_TIMEOUT" in e for e in said)  # 5 s never ran out
+
+
+def test_a_feed_entry_cut_off_by_the_feeds_budget_says_so(site: Website) -> None:
+    fast = site.page("/news/fast", PAGE)
+    slow = site.page("/news/slow", PAGE.replace("Oban", "Mull"), delay=6)  # past the budget
+    later = site.page("/news/later", PAGE.replace("Oban", "Iona"))
+    entries = "".join(f"<item><title>S</title><link>{u}</link></item>" for u in (fast, slow, later))
+    feed = site.page("/feed.xml", f"<rss><channel><title>G</title>{entries}</channel></rss>",
+                     "application/rss+xml")  # fmt: skip
+    options = SourceOptions(allow_private_urls=True, fetch_timeout=5, feed_timeout=2)
+    read = read_sources([feed], options)
+    assert [a.url for a in read.articles] == [fast]
+    said = [str(e) for e in read.errors]
+    assert said == [
+        f"{slow}: not read: the feed's time budget of 2 s ran out while fetching it "
+        "(QUOTEBOT_FEED_TIMEOUT)",
+        f"{feed}: the feed's time budget of 2 s ran out (QUOTEBOT_FEED_TIMEOUT); 1 of its 3 "
+        "entries were not read",
+    ]
+
+
+def test_lookups_that_hang_hold_up_neither_ip_addresses_nor_later_lookups(
+    site: Website, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DNS server that never answers (the system resolver is the outside world here)."""
+    answer = threading.Event()
+    resolve = socket.getaddrinfo
+
+    def dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".hang.test"):
+            answer.wait(60)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    options = SourceOptions(allow_private_urls=True, fetch_timeout=1)
+    with ThreadPoolExecutor(64) as pool:
+        hung = list(
+            pool.map(lambda n: read_sources([f"http://n{n}.hang.test/"], options), range(64))
+        )
+    said = [str(r.errors[0]) for r in hung]
+    assert all("could not be looked up in time" in e or "within 1 s" in e for e in said)
+    page = site.page("/news", PAGE)  # at http://127.0.0.1:PORT/: no lookup needed
+    assert read_sources([page], options).articles  # while 64 lookups still hang
+    answer.set()
+    by_name = read_sources([page.replace("127.0.0.1", "localhost")], options)
+    assert by_name.articles, by_name.errors  # the hung lookups gave their places back
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ a full disk. Nothing indexed before is lost, every failure is one line, readers 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -162,3 +163,28 @@ def test_a_full_disk_while_writing_leaves_the_old_index_serving(
     assert not list(index_dir.glob(".tmp-*"))  # the half-written version is gone
     assert storage.current_version(index_dir) == live
     assert Engine(index_dir).answer(FERRY_QUESTION).found
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["checksummed", "older index"])
+def test_a_damaged_keyword_file_is_one_line_without_numpy_advice(
+    tmp_path: Path, checked: bool
+) -> None:
+    index_dir = tmp_path / "index"
+    indexing.build(index_dir, [ferry(tmp_path / "articles")])
+    live = storage.current_version(index_dir)
+    assert live is not None
+    if not checked:  # as quotebot wrote it before keyword files had checksums
+        manifest = json.loads((live / storage.MANIFEST).read_text())
+        manifest["checksums"] = {
+            k: v for k, v in manifest["checksums"].items() if not k.startswith("keywords/")
+        }
+        (live / storage.MANIFEST).write_text(json.dumps(manifest))
+    for damaged in (live / "keywords").glob("*.npy"):
+        data = damaged.read_bytes()
+        damaged.write_bytes(data[:10] + b"\0" * 50 + data[60:])  # its header garbled
+    done = quotebot("ask", FERRY_QUESTION, "--index-dir", index_dir)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert f"the index in {live} is damaged" in line
+    reason = "does not match its checksum" if checked else "its keyword index cannot be read"
+    assert reason in line and "unsafe" not in line and "pickle" not in line

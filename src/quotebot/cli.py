@@ -64,6 +64,7 @@ IndexDir = Annotated[
     Path | None,
     typer.Option(
         "--index-dir",
+        metavar="DIR",
         help="Index folder. Defaults to $QUOTEBOT_INDEX_DIR or ./index.",
         show_default=False,
     ),
@@ -83,6 +84,7 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        metavar="URL",
         help="Keep the index in this PostgreSQL database (postgresql://user:pass@host/db) "
         "instead of a folder. Defaults to $QUOTEBOT_DATABASE_URL.",
         show_default=False,
@@ -127,17 +129,25 @@ def _summarize(report: core.Report, where: core.Location, *, removing: bool = Fa
         if ids
     )
     done = f"removed {len(report.removed)}" if removing else f"indexed {report.indexed}"
-    holds = f"{report.articles} articles, {report.passages} passages"
+    holds = f"{_counted(report.articles, 'article')}, {_counted(report.passages, 'passage')}"
     if report.version is None:
         after = f"nothing changed in {where} ({holds})"
     else:
         reused = report.passages - report.embedded
         after = f"{where} now holds {holds} ({report.embedded} embedded, {reused} reused)"
     err.print(
-        f"{done} articles, skipped {len(report.skipped)}"
-        + (f" ({counts})" if counts else "")
-        + f"; {after}"
+        f"{done} {_plural(report.indexed if not removing else len(report.removed), 'article')}"
+        f", skipped {len(report.skipped)}" + (f" ({counts})" if counts else "") + f"; {after}"
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
+
+
+def _counted(count: int, noun: str) -> str:
+    """ "1 article", "3 articles"."""
+    return f"{count} {_plural(count, noun)}"
 
 
 def change_index(where: core.Location, sources: list[str], *, replace: bool) -> None:
@@ -166,6 +176,7 @@ def index_build(
     sources: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="[SOURCE]...",
             help="Files, folders or http(s):// URLs of articles or feeds. Defaults to ./articles.",
             show_default=False,
         ),
@@ -194,7 +205,10 @@ def index_build(
 def index_add(
     sources: Annotated[
         list[str],
-        typer.Argument(help="Files, folders or http(s):// URLs of articles or RSS/Atom feeds."),
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Files, folders or http(s):// URLs of articles or RSS/Atom feeds.",
+        ),
     ],
     index_dir: IndexDir = None,
     database_url: DatabaseUrl = None,
@@ -213,7 +227,12 @@ def index_add(
 
 @index_app.command("remove")
 def index_remove(
-    ids: Annotated[list[str], typer.Argument(help="Article ids, as `quotebot index list` shows.")],
+    ids: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="ID...", help="Article ids (not file names), as `quotebot index list` shows."
+        ),
+    ],
     index_dir: IndexDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -308,13 +327,17 @@ def _answered(ask: Callable[[str], T], text: str) -> T | None:
 @app.command()
 def ask(
     question: Annotated[
-        str, typer.Argument(help="The question, or - to read one per line from stdin.")
+        str,
+        typer.Argument(
+            metavar="QUESTION", help="The question, or - to read one per line from stdin."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
     k: Annotated[
         int | None,
         typer.Option(
             "-k",
+            metavar="K",
             min=1,
             max=100,
             help=f"List the best K passages too (JSON lists {DEFAULT_K} without it).",
@@ -409,18 +432,25 @@ def _chat(where: core.Location, as_json: bool = False) -> None:
 
 @app.command("eval")
 def eval_command(
-    questions: Annotated[Path, typer.Argument(help="Questions, one JSON object per line.")],
-    articles: Annotated[Path, typer.Option("--articles", help="The articles to index and ask.")],
+    questions: Annotated[
+        Path, typer.Argument(metavar="QUESTIONS", help="Questions, one JSON object per line.")
+    ],
+    articles: Annotated[
+        Path, typer.Option("--articles", metavar="DIR", help="The articles to index and ask.")
+    ],
     held_out: Annotated[
         Path | None,
         typer.Option(
-            "--held-out", help="Articles left out of the index: their questions should be declined."
+            "--held-out",
+            metavar="DIR",
+            help="Articles left out of the index: their questions should be declined.",
         ),
     ] = None,
     index_dir: Annotated[
         Path | None,
         typer.Option(
             "--index-dir",
+            metavar="DIR",
             help="Use the index here (built from --articles first if there is none). "
             "Defaults to a temporary one.",
             show_default=False,
@@ -430,6 +460,7 @@ def eval_command(
         str | None,
         typer.Option(
             "--database-url",
+            metavar="URL",
             help="Use the index in this PostgreSQL database (built from --articles first if "
             "it holds none).",
             show_default=False,
@@ -490,6 +521,7 @@ def bot(
         str | None,
         typer.Option(
             "--webhook-url",
+            metavar="URL",
             help="Take updates at this https:// URL (python-telegram-bot's webhook server) "
             "instead of long polling. Defaults to $TELEGRAM_WEBHOOK_URL.",
             show_default=False,
@@ -499,6 +531,7 @@ def bot(
         str | None,
         typer.Option(
             "--listen",
+            metavar="HOST:PORT",
             help="HOST:PORT the webhook server listens on. Defaults to "
             "$TELEGRAM_WEBHOOK_LISTEN, else 0.0.0.0:8443.",
             show_default=False,

@@ -351,14 +351,15 @@ def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> 
 
 def location(index_dir: Path | None = None, database_url: str | None = None) -> Location:
     """Where the index is: the database given (or ``QUOTEBOT_DATABASE_URL``), else the folder
-    given (or ``QUOTEBOT_INDEX_DIR``)."""
+    given (or ``QUOTEBOT_INDEX_DIR``), made absolute so that what is said about it is
+    unambiguous ("no index in /srv/quotebot/index", not "no index in index")."""
     from quotebot.settings import Settings
 
     settings = Settings()
     url = database_url or settings.storage.database_url
     if url:
         return Database(url)
-    return index_dir if index_dir is not None else settings.paths.index_dir
+    return (index_dir if index_dir is not None else settings.paths.index_dir).absolute()
 
 
 def needs_indexing(where: Location, articles_dir: Path) -> bool:

@@ -131,6 +131,17 @@ def follow_folder(
     return report
 
 
+def _not_held(article_id: str, articles: dict[str, Article]) -> str:
+    """What to say to an id the index does not hold; a file name or path gets a hint."""
+    said = f"{article_id}: no such article in the index"
+    stem = Path(article_id).stem
+    if stem != article_id and stem in articles:
+        return f"{said} (remove takes ids, not file names: did you mean {stem}?)"
+    if stem != article_id or "/" in article_id:
+        return f"{said} (remove takes ids, not file names; `quotebot index list` shows them)"
+    return said
+
+
 def _file_of(source: str | None) -> str:
     """The file an article was read from (its source without a JSON Lines line number)."""
     source = source or ""
@@ -147,7 +158,7 @@ def remove(location: storage.Location, ids: Iterable[str]) -> Report:
         articles = {a.id: a for a in previous.read_articles()}
         for article_id in ids:
             if articles.pop(article_id, None) is None:
-                report.skipped.append(SourceError(f"{article_id}: no such article in the index"))
+                report.skipped.append(SourceError(_not_held(article_id, articles)))
             else:
                 report.removed.append(article_id)
         if report.removed:

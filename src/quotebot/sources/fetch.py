@@ -57,6 +57,10 @@ class Limits:
     allow_private: bool = False
 
 
+class OutOfTime(FetchError):
+    """A fetch cut off by the deadline its caller gave (sooner than its own timeout)."""
+
+
 def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
     """GET a URL, following redirects, within the limits.
 
@@ -71,19 +75,20 @@ def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
 
     Raises:
         FetchError: bad URL, refused address, network error, HTTP error status,
-            too large, or too slow.
+            too large, or too slow (``OutOfTime`` when ``deadline`` cut it off).
     """
     own = time.monotonic() + limits.timeout
-    deadline = own if deadline is None else min(deadline, own)
-    with _Watchdog(deadline) as watchdog:
+    given = deadline is not None and deadline < own  # the caller's, not QUOTEBOT_FETCH_TIMEOUT
+    too_slow = OutOfTime("cut off: the time given for it ran out") if given else None
+    with _Watchdog(min(own, deadline or own)) as watchdog:
         try:
             page = _fetch(url, limits, watchdog)
         except FetchError:
             if watchdog.fired:
-                raise FetchError(_too_slow(limits)) from None
+                raise too_slow or FetchError(_too_slow(limits)) from None
             raise
         if watchdog.fired:  # cut off: a body that ends with its connection looks whole
-            raise FetchError(_too_slow(limits))
+            raise too_slow or FetchError(_too_slow(limits))
         return page
 
 
@@ -261,7 +266,17 @@ def _resolve(host: str, port: int, allow_private: bool, watchdog: _Watchdog) -> 
     Each lookup runs in a thread of its own, so that lookups a DNS server never answers
     cannot hold up the ones after them; past the deadline the thread is left to finish.
     """
-    if not _lookups.acquire(blocking=False):
+    try:
+        addresses = [str(ipaddress.ip_address(host))]  # an IP literal needs no lookup
+    except ValueError:
+        addresses = _look_up(host, port, watchdog)
+    for address in addresses:
+        check_address(address, allow_private)
+    return addresses
+
+
+def _look_up(host: str, port: int, watchdog: _Watchdog) -> list[str]:
+    if not _lookups.acquire(timeout=watchdog.remaining()):  # the rest hang: wait for one
         raise FetchError(f"the host {host} could not be looked up: too many lookups are hanging")
     result: list[Any] = []
 
@@ -280,10 +295,7 @@ def _resolve(host: str, port: int, allow_private: bool, watchdog: _Watchdog) -> 
         raise FetchError(f"the host {host} could not be looked up in time")
     if isinstance(result[0], BaseException):
         raise FetchError(f"the host {host} cannot be found")
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in result[0]))
-    for address in addresses:
-        check_address(address, allow_private)
-    return addresses
+    return list(dict.fromkeys(str(info[4][0]) for info in result[0]))
 
 
 def _get(url: str, limits: Limits, watchdog: _Watchdog) -> urllib3.BaseHTTPResponse:

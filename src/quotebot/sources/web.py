@@ -17,7 +17,7 @@ import trafilatura
 
 from quotebot.records import Article
 from quotebot.sources.base import SourceError, SourceOptions, clean_paragraphs
-from quotebot.sources.fetch import FetchError, Limits, Page, fetch, public_url
+from quotebot.sources.fetch import FetchError, Limits, OutOfTime, Page, fetch, public_url
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _FEED_TYPES = frozenset(
@@ -98,6 +98,11 @@ def _fetch(url: str, options: SourceOptions, deadline: float | None = None) -> P
     )
     try:
         return fetch(url, limits, deadline)
+    except OutOfTime as error:  # the deadline given: a feed's budget
+        raise SourceError(
+            f"{public_url(url)}: not read: the feed's time budget of "
+            f"{options.feed_timeout:g} s ran out while fetching it (QUOTEBOT_FEED_TIMEOUT)"
+        ) from error
     except FetchError as error:
         raise SourceError(f"{public_url(url)}: {error}") from error
 

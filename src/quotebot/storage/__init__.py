@@ -156,6 +156,9 @@ class Index:
         try:
             self.manifest = Manifest.load(path)
             check_model(path, self.manifest, model)
+            for name, expected in self.manifest.checksums.items():  # before reading any
+                if _crc32(path / name) != expected:
+                    raise ValueError(f"{name} does not match its checksum")
             self.dense = dense.open_index(path, self.manifest.dense_index)
             self.vectors = np.load(path / VECTORS, mmap_mode="r")
             # An index whose last article was removed has no keyword index (bm25s needs words).
@@ -181,11 +184,8 @@ class Index:
             )
 
     def _check(self, path: Path) -> None:
-        """Refuse a version whose files are damaged: checksums, table rows against the
-        manifest, and SQLite's own quick check of the database."""
-        for name, expected in self.manifest.checksums.items():
-            if _crc32(path / name) != expected:
-                raise ValueError(f"{name} does not match its checksum")
+        """Refuse a version whose database is damaged: table rows against the manifest, and
+        SQLite's own quick check."""
         counts = [
             self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
             for table in ("articles", "passages")
@@ -467,12 +467,17 @@ def _write_version(
         dense_kind,
         checksums={
             file: _crc32(tmp / file)
-            for file in (dense.FILE, VECTORS, DATABASE)
+            for file in (dense.FILE, VECTORS, DATABASE, *_keyword_files(tmp))
             if (tmp / file).exists()
         },
     )
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     return publish(index_dir, tmp, name)
+
+
+def _keyword_files(version: Path) -> list[str]:
+    folder = version / KEYWORDS
+    return [f"{KEYWORDS}/{f.name}" for f in sorted(folder.iterdir())] if folder.is_dir() else []
 
 
 def _write_database(path: Path, articles: list[Article], passages: Sequence[Passage]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import bm25s
@@ -67,8 +68,17 @@ def build(texts: list[str], folder: Path) -> None:
 
 
 def load(folder: Path) -> bm25s.BM25:
-    """Load a saved keyword index, memory-mapped."""
-    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    """Load a saved keyword index, memory-mapped.
+
+    Raises:
+        ValueError: its files cannot be read (numpy's and bm25s's own reasons are not
+            passed on: some advise loading the file "unsafely").
+    """
+    try:
+        return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, SyntaxError,
+            TokenError) as error:  # fmt: skip
+        raise ValueError(f"its keyword index cannot be read: {type(error).__name__}") from None
 
 
 def bm25_scores(retriever: bm25s.BM25, tokens: list[str]) -> np.ndarray:
