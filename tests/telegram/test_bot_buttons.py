@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -53,14 +54,14 @@ def test_more_sources_lists_the_next_passages(
     uid: int,
     bot: Application,  # type: ignore[type-arg]
 ) -> None:
-    user, answer, call = ask(fake, uid, "How far is <Agadez> from Niamey? & why")
+    user, answer, call = ask(fake, uid, "Why are Russian <forces> in Niger? & how")
     assert call.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "More sources"
     assert len(button_data(call).encode()) <= 64
     pressed = press_and_wait(fake, user, answer)
     assert "text" not in pressed.params or "expired" not in pressed.params["text"]
     sources = sources_in(fake, uid)
     shown = sources.result["text"]
-    assert "More sources for: How far is <Agadez> from Niamey? & why" in shown
+    assert "More sources for: Why are Russian <forces> in Niger? & how" in shown
     assert "2. " in shown and "paragraph" in shown and "5. " in shown
     assert replied_id(sources) == replied_id(call)  # it answers the same question
     fake.wait_for(
@@ -164,3 +165,43 @@ def test_a_press_while_the_database_is_down_says_the_articles_are_unavailable(
                 assert "expired" not in told.params["text"]
     finally:
         server.cleanup()
+
+
+BERLIN = """Berlin Marathon sets a course record
+
+The Berlin Marathon course runs 42 kilometres from the Tiergarten past the Reichstag, and how far
+the leaders got by halfway surprised the crowd.
+
+Runners from the capital and from abroad filled the start area some two miles from the finish.
+
+The winner covered the distance in just over two hours, a record for the flat city course.
+"""
+
+
+def test_more_sources_lists_only_passages_that_bear_on_the_question(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    """An Agadez question pages on to the paragraphs that name Agadez or Niamey, never to
+    a marathon's distances; an answer that no other passage bears on has no button, and an
+    old button for it says so."""
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    (tmp_path / "berlin-marathon.txt").write_text(BERLIN)
+    indexing.add(index, [tmp_path / "berlin-marathon.txt"])
+    with FakeTelegram() as fake, running_bot(settings_for(fake, index), fake):
+        user, answer, call = ask(fake, 5151)
+        assert "500 miles" in call.result["text"]
+        press_and_wait(fake, user, answer)
+        shown = sources_in(fake, 5151)
+        text = shown.result["text"]
+        assert "Berlin" not in text and "Marathon" not in text
+        assert "paragraph 1" in text and "paragraph 7" in text
+        assert "reply_markup" not in shown.params  # nothing more bears on it
+        user, lone, call = ask(fake, 5152, "Who is the Kremlin spokesperson?")
+        assert "Peskov" in call.result["text"] and "reply_markup" not in call.params
+        fake.press(user, lone, "more:1")  # a button from before: it says why nothing follows
+        told = fake.wait_for(
+            "sendMessage",
+            lambda c: c.ok and c.params["chat_id"] == 5152 and "bears" in c.params["text"],
+        )[0]
+        assert told.result["text"] == "No other passage in my articles bears on this question."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Sequence
 
 from telegram import (
     InlineKeyboardButton,
@@ -18,6 +19,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from quotebot import core
+from quotebot.records import Hit
+from quotebot.retrieval import evidence
 from quotebot.sources import SUPPORTED_SUFFIXES
 from quotebot.telegram._addressing import question_of
 from quotebot.telegram._formatting import (
@@ -37,6 +40,12 @@ log = logging.getLogger(__name__)
 MORE = "more:"
 """Callback data of the "More sources" button: ``more:<first passage to show>``."""
 PAGE = 4
+MORE_POOL = 20
+"""Passages looked at for "More sources" (those that bear on the question are shown)."""
+BEARS = 0.5
+"""The share of a question's term weight a passage must hold to be listed as a source."""
+NO_OTHERS = "No other passage in my articles bears on this question."
+NO_MORE = "There are no more sources for this question."
 EXPIRED = "This button has expired. Please ask the question again."
 UNAVAILABLE = "My articles are not available right now; please try again in a moment."
 ONLY_ADMINS_WHY = "Only the bot's admins can see how an answer was found."
@@ -129,6 +138,9 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with typing(context.bot, message):
         try:
             result = await asyncio.to_thread(state.engine.follow, conversation, question)
+            others = await asyncio.to_thread(
+                _bearing, state, result.searched_as or question, result.passages[1:]
+            )
         except ValueError as error:  # longer than any question
             await reply(message, text_blocks(str(error).capitalize() + "."))
             return
@@ -138,7 +150,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
     state.conversations.save(key, conversation.to_json())
     log.info("answering in chat %s (found: %s)", message.chat_id, result.found)
-    markup = _more_button(1) if result.found and len(result.passages) > 1 else None
+    markup = _more_button(1) if result.found and others else None
     sent = await reply(message, answer_blocks(result), markup)
     for part in sent:  # for "More sources", /why and follow-ups in reply to any part
         state.remember(part.chat_id, part.message_id, question)
@@ -226,16 +238,21 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         state.answered_presses.add(query.id)  # a failure from here is told in the chat
     question, asked = found
     try:
-        result = await asyncio.to_thread(state.engine.answer, question, start + PAGE + 1)
+        result = await asyncio.to_thread(
+            state.engine.answer, question, max(MORE_POOL, start + PAGE + 1)
+        )
+        others = await asyncio.to_thread(
+            _bearing, state, result.searched_as or question, result.passages[1:]
+        )
     except core.StoreError as error:
         log.error("no usable index: %s", error)
         await reply(asked, text_blocks(UNAVAILABLE))
         return
-    hits = result.passages[start : start + PAGE]
+    hits = others[start - 1 : start - 1 + PAGE]
     if not hits:
-        await reply(asked, text_blocks("There are no more sources for this question."))
+        await reply(asked, text_blocks(NO_OTHERS if start == 1 else NO_MORE))
         return
-    more = start + PAGE < len(result.passages)
+    more = start - 1 + PAGE < len(others)
     markup = _more_button(start + PAGE) if more else None
     header = Block(
         (Run("More sources for: "), Run(question, italic=True)),
@@ -245,6 +262,21 @@ async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         state.remember(sent[-1].chat_id, sent[-1].message_id, question)
     await _drop_button(query.message)
     state.answered_presses.discard(query.id)
+
+
+def _bearing(state: BotState, question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """The hits that bear on the question: their article's title and the passage hold at
+    least :data:`BEARS` of the weight of the question's terms (the rarer a term in the
+    index, the more it weighs; terms no passage holds left out), as the search's second
+    stage weighs them. A passage near in meaning but about something else is left out."""
+    query = evidence.analyse(question, state.engine.index)
+    known = 1.0 - query.unknown
+    return [
+        hit
+        for hit in hits
+        if known > 0
+        and evidence.coverage(query, f"{hit.passage.title}\n{hit.passage.text}") >= BEARS * known
+    ]
 
 
 async def _reachable(state: BotState) -> bool:
