@@ -228,7 +228,7 @@ def test_a_sentence_opening_word_is_no_name(engine: Engine) -> None:
 @pytest.mark.parametrize(
     "question",
     [
-        "How far is Agadez from Niamey? " * 160,  # ~5,000 characters
+        "How far is Agadez from Niamey? " * 32,  # 992 characters, just under the limit
         "?",
         "Agadez",
         "🙂 " * 50,
@@ -239,3 +239,8 @@ def test_odd_questions_are_answered_or_declined_cleanly(engine: Engine, question
     assert result.found in (True, False)
     if result.found:
         assert result.answer in result.quote and result.quote in result.passages[0].passage.text
+
+
+def test_a_question_past_the_limit_is_refused_in_one_line(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="the question is too long"):
+        engine.answer("How far is Agadez from Niamey? " * 160)  # ~5,000 characters

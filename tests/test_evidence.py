@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quotebot.retrieval.evidence import SPAN_PATTERNS, find_spans, question_kind, split_sentences
+from quotebot.retrieval.evidence import SPAN_PATTERNS, find_spans, question_kind
+from quotebot.text import split_sentences
 
 
 @pytest.mark.parametrize(

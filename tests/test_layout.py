@@ -1,8 +1,8 @@
 """The layout reads as the road: every stage imports only the stages before it, no circles.
 
 source -> article -> passages -> vectors -> index -> hits -> answer -> reply, as packages:
-records and settings (plain data), sources, storage, indexing, retrieval, answering, core,
-then the front ends. Read from the source files; nothing is imported to check it.
+records and settings (plain data), the text tools, sources, storage, indexing, retrieval,
+answering, core, then the front ends. Read from the source files; nothing is imported to check it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "quotebot"
 
 LAYERS = [
     {"records", "settings"},
+    {"text"},
     {"sources"},
     {"storage"},
     {"indexing"},

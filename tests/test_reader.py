@@ -13,6 +13,7 @@ import pytest
 from quotebot.answering import WINDOW_CHARS, reader, window
 from quotebot.core import plain_question
 from quotebot.retrieval import evidence
+from quotebot.text import stems
 
 PASSAGE = (
     "The Forth Bridge carries the railway across the Firth of Forth. It was designed by "
@@ -31,7 +32,7 @@ class Terms:
         return 10
 
     def document_frequency(self, term: str) -> int:
-        return 1 if term in evidence.keywords.terms(self.text) else 0
+        return 1 if term in stems(self.text) else 0
 
 
 def read(question: str, text: str = PASSAGE) -> list[reader.Candidate]:

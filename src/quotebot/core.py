@@ -28,12 +28,12 @@ from quotebot.storage import (
     StoreError,
     current_version,
     has_index,
-    keywords,
     open_index,
     open_live,
     postgres,
 )
 from quotebot.storage.postgres import Database, SharedConversations, SharedLimiter, SharedMemory
+from quotebot.text import stems
 
 __all__ = [
     "DEFAULT_K",
@@ -214,7 +214,7 @@ def _finished(
     }
     stages["fused"] = stages.pop("hybrid")
     stages["reranked"] = [_where(h) for h in ranking.hits[:EXPLAINED]]
-    held = set().union(*(keywords.terms(h.passage.text) for h in ranking.hits))
+    held = set().union(*(stems(h.passage.text) for h in ranking.hits))
     words = dict.fromkeys(evidence.content_words(why.searched_as))
     model = reader.model()
     decision = {
@@ -234,7 +234,7 @@ def _finished(
     explanation = {
         "searched_as": why.searched_as,
         "stages": stages,
-        "missing_words": [w for w in words if not set(keywords.terms(w)) & held],
+        "missing_words": [w for w in words if not set(stems(w)) & held],
         "reader": {"spans": spans, "no_answer": round(reading.no_answer, 3) if reading else None},
         "decision": decision,
     }

@@ -11,6 +11,7 @@ import numpy as np
 from quotebot.answering import reader
 from quotebot.answering.quote import quote_around
 from quotebot.retrieval import Ranking, evidence
+from quotebot.text import split_sentences
 
 READ_PASSAGES = 1  # the best passage after reranking: the reader reads a window of it
 WINDOW_CHARS = 600  # of it: its best sentence and the neighbours that fit (~130 tokens)
@@ -57,7 +58,7 @@ def window(query: evidence.Query, text: str, size: int = WINDOW_CHARS) -> tuple[
     ``size`` characters; of a sentence longer than that, its best ``size`` characters."""
     if len(text) <= size:
         return 0, len(text)
-    sentences = evidence.split_sentences(text)
+    sentences = split_sentences(text)
     covers = [evidence.coverage(query, text[s:e]) for s, e in sentences]
     best = max(range(len(sentences)), key=lambda i: (covers[i], -i))
     start, end = sentences[best]

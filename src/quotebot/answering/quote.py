@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from quotebot.retrieval import evidence
-from quotebot.storage import keywords
+from quotebot.text import split_sentences, stems
 
 _REFERS_BACK = re.compile(
     r"(It|Its|This|These|Those|They|Their|He|His|She|Her|Such|There|That|The latter)\b"
@@ -21,17 +20,17 @@ def quote_around(
     "They ..."); else with the neighbour that holds most of the question's ``terms`` (by
     weight) that the span's sentence lacks, so that the quote shows what the question asks about.
     """
-    sentences = evidence.split_sentences(text)
+    sentences = split_sentences(text)
     first = next((i for i, (_, e) in enumerate(sentences) if start < e), len(sentences) - 1)
     last = max(first, next((i for i, (_, e) in enumerate(sentences) if end <= e), first))
     if first > 0 and _REFERS_BACK.match(text, sentences[first][0]):
         first -= 1
     elif terms:
-        quoted = set(keywords.terms(text[sentences[first][0] : sentences[last][1]]))
+        quoted = set(stems(text[sentences[first][0] : sentences[last][1]]))
 
         def adds(i: int) -> float:
             s, e = sentences[i]
-            return sum(terms.get(t, 0.0) for t in set(keywords.terms(text[s:e])) - quoted)
+            return sum(terms.get(t, 0.0) for t in set(stems(text[s:e])) - quoted)
 
         near = [i for i in (first - 1, last + 1) if 0 <= i < len(sentences)]
         best = max(near, key=adds, default=None)

@@ -3,13 +3,11 @@ for a paragraph far longer than the embedding model reads (each an exact piece o
 
 from __future__ import annotations
 
-import re
-
 from quotebot.records import Article, Passage
+from quotebot.text import split_sentences
 
 MAX_CHARS = 1500
 """The longest passage: about what the embedding model reads (256 word pieces)."""
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]* ")
 
 
 def split_passages(article: Article, limit: int | None = None) -> list[Passage]:
@@ -35,15 +33,20 @@ def split_passages(article: Article, limit: int | None = None) -> list[Passage]:
 
 
 def pieces(text: str, size: int = MAX_CHARS) -> list[str]:
-    """A paragraph cut at sentence ends, else at a space, into pieces of at most ``size``
-    characters, so that ``" ".join(pieces(text)) == text`` for a paragraph whose spaces are
-    single, as every paragraph read is. A run of more than ``size`` characters without a
+    """A paragraph cut at sentence ends (as :func:`quotebot.text.split_sentences` finds them),
+    else at a space, into pieces of at most ``size`` characters, so that
+    ``" ".join(pieces(text)) == text`` for a paragraph whose spaces are single, as every
+    paragraph read is. A run of more than ``size`` characters without a
     space (a long address, a blob) is never cut: its piece ends at the next space."""
     found = []
     while len(text) > size:
-        window = text[: size + 1]
-        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() > size // 3]
-        cut = ends[-1] - 1 if ends else window.rfind(" ")
+        window = text[: size + 2]  # a sentence ending at ``size`` is known by what follows
+        ends = [
+            end
+            for _, end in split_sentences(window)[:-1]
+            if size // 3 <= end <= size and window[end] == " "
+        ]
+        cut = ends[-1] if ends else window[: size + 1].rfind(" ")
         if cut <= 0:
             cut = text.find(" ", size)
             if cut < 0:

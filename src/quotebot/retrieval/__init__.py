@@ -15,7 +15,8 @@ import numpy as np
 from quotebot.indexing import embedding
 from quotebot.records import Hit
 from quotebot.retrieval import evidence
-from quotebot.storage import AnyIndex, keywords
+from quotebot.storage import AnyIndex
+from quotebot.text import stems
 
 CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
 RERANKED = 20  # best fused passages the second stage looks at
@@ -100,7 +101,7 @@ def first_stage(
         return []
     if vector is None:
         vector = embedding.encode([question])[0]
-    bm25 = index.keyword_scores(keywords.terms(question))
+    bm25 = index.keyword_scores(stems(question))
     best_bm25 = float(bm25.max())
     pool = max(CANDIDATES, limit)
     candidates = {row for row, _ in index.nearest(vector, pool)}

@@ -14,14 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from quotebot.storage import keywords
+from quotebot.text import split_sentences, stems
 
-_ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms dr st jr sr prof gen col lt sgt capt gov sen rep rev fr vs etc inc ltd co corp
-    no vol fig est approx dept univ ave mt ft jan feb mar apr jun jul aug sep sept oct nov dec
-    """.split()
-)
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
     """
@@ -36,8 +30,6 @@ QUESTION_WORDS = frozenset(
     """.split()
 )
 _QUESTION_WORD = re.compile(r"[\w'’-]+")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-_WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'”’)\]]*$")
 
 # The kinds of answer a question can ask for, from its wording.
 DATE, NUMBER, QUANTITY, PERSON, PLACE, OTHER = (
@@ -183,26 +175,6 @@ def question_kind(question: str) -> str:
     return OTHER
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentences as (start, end) offsets: a fast split at ., ! or ? before a capital or digit.
-
-    Common abbreviations ("Mr.", "U.S.", initials) do not end a sentence.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        before = _WORD_BEFORE.search(text, max(start, match.start() - 20), match.start() + 1)
-        word = before.group(1) if before else ""
-        if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
-            continue
-        end = match.end()
-        spans.append((start, len(text[:end].rstrip())))
-        start = end
-    if start < len(text.rstrip()):
-        spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s] or [(0, len(text))]
-
-
 class Frequencies(Protocol):
     """What :func:`analyse` asks of an index: its size and how many passages hold a term."""
 
@@ -218,7 +190,7 @@ def content_words(question: str) -> list[str]:
 
 def analyse(question: str, index: Frequencies) -> Query:
     """The question's stemmed terms weighted by rarity in the index, and what it asks for."""
-    tokens = keywords.terms(" ".join(content_words(question)))
+    tokens = stems(" ".join(content_words(question)))
     n = len(index)
     weights: dict[str, float] = {}
     unknown = 0.0
@@ -240,7 +212,7 @@ def analyse(question: str, index: Frequencies) -> Query:
 def match_sentences(query: Query, text: str) -> list[SentenceMatch]:
     """How each sentence of a passage matches the query, in the passage's order."""
     spans = split_sentences(text)
-    tokenized = [keywords.terms(text[s:e]) for s, e in spans]
+    tokenized = [stems(text[s:e]) for s, e in spans]
     return [
         SentenceMatch(
             start,
@@ -257,7 +229,7 @@ def match_sentences(query: Query, text: str) -> list[SentenceMatch]:
 
 def coverage(query: Query, text: str) -> float:
     """The share of the question's term weight found in a text."""
-    tokens = keywords.terms(text)
+    tokens = stems(text)
     return _coverage(query, tokens)
 
 

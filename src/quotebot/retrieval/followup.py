@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from quotebot.records import Turn
 from quotebot.retrieval import Ranking, evidence
-from quotebot.storage import keywords
+from quotebot.text import stems
 
 # Words that point back: people and things named before, "there" and "then" at the end.
 _POINTS_BACK = re.compile(
@@ -50,13 +50,13 @@ def leans_on_context(question: str) -> bool:
 
 def made_whole(question: str, last: Turn) -> str:
     """The question with the last turn's answer and key words that it lacks, to search by."""
-    have = set(keywords.terms(question))
+    have = set(stems(question))
     added = []
     answer = last.answer if len(last.answer.split()) <= MAX_ANSWER_WORDS else ""
     for words in (answer, *evidence.content_words(last.searched_as)):
-        if words and not set(keywords.terms(words)) <= have:
+        if words and not set(stems(words)) <= have:
             added.append(words)
-            have |= set(keywords.terms(words))
+            have |= set(stems(words))
     return f"{question} {' '.join(added)}" if added else question
 
 

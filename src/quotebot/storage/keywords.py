@@ -2,62 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from functools import cache, lru_cache
 from pathlib import Path
 from tokenize import TokenError
-from typing import Any
 
 import bm25s
 import numpy as np
 
-
-@cache
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) word pattern
-
-
-@cache
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stemmed word tokens without English stopwords.
-
-    The same tokens as ``bm25s.tokenize(texts, stopwords="en", stemmer=...)``, without its
-    per-call overhead (progress bars, a stopword set per text): the second stage tokenizes
-    dozens of sentences for every question.
-    """
-    stop, stem = _stopwords(), _stemmer().stemWords
-    return [stem([w for w in _TOKEN.findall(text.lower()) if w not in stop]) for text in texts]
-
-
-def terms(text: str) -> list[str]:
-    """The tokens ``tokenize`` gives for one text, in order, without its per-call overhead.
-
-    Remembered for recent texts: questions about the same news meet the same sentences.
-    """
-    return list(_terms(text))
-
-
-def stemmed(word: str) -> str:
-    """One word's stem, whether or not it is a stopword ("types" -> "type")."""
-    return str(_stemmer().stemWord(word.lower()))
-
-
-@lru_cache(maxsize=50_000)
-def _terms(text: str) -> tuple[str, ...]:
-    stop = _stopwords()
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
-    return tuple(_stemmer().stemWords(words))
+from quotebot.text import tokenize
 
 
 def build(texts: list[str], folder: Path) -> None:

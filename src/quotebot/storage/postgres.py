@@ -31,8 +31,8 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 
 from quotebot.records import Article, ArticleInfo, Passage
-from quotebot.storage.keywords import tokenize
 from quotebot.storage.versions import StoreError
+from quotebot.text import tokenize
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
