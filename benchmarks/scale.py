@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quotebot.storage import dense
+from quotebot.storage.folder import dense
 
 DIMENSION = 384
 _CHUNK = 100_000
@@ -311,7 +311,7 @@ def pgvector(
     synthetic vectors of `quotebot bench scale` (in a table of their own, dropped after)."""
     import psycopg
 
-    from quotebot.storage import postgres
+    from quotebot.storage.postgres.index import vector_text
 
     load = os.getloadavg()[0]
     columns = ("passages", "load s", "HNSW build s", "size MB", "ef_search", "p50 ms", "p99 ms")
@@ -334,7 +334,7 @@ def pgvector(
                     "COPY quotebot_bench_vectors (row, embedding) FROM STDIN"
                 ) as copy:
                     for row in range(n):
-                        copy.write_row((row, postgres.vector_text(vectors[row])))
+                        copy.write_row((row, vector_text(vectors[row])))
                 loaded = time.perf_counter() - start
                 connection.execute("SET maintenance_work_mem = '1GB'")
                 start = time.perf_counter()
@@ -356,7 +356,7 @@ def pgvector(
                         found = connection.execute(
                             "SELECT row FROM quotebot_bench_vectors "
                             "ORDER BY embedding <=> %s::halfvec LIMIT 10",
-                            (postgres.vector_text(query),),
+                            (vector_text(query),),
                         ).fetchall()
                         times.append(time.perf_counter() - start)
                         hits += len({r for (r,) in found} & set(truth.tolist()))

@@ -166,9 +166,10 @@ def _plain(articles: str) -> dict[str, float]:
 
 def _where(location: str) -> Any:
     """A folder, or a database given by its postgresql:// URL."""
-    from quotebot.storage.postgres import Database
+    from quotebot import storage
 
-    return Database(location) if location.startswith("postgres") else Path(location)
+    url = location if location.startswith("postgres") else None
+    return storage.store_at(Path(location), url)
 
 
 def _build(articles: str, index_dir: str) -> dict[str, float]:
@@ -318,7 +319,6 @@ def stores(
 ) -> None:
     """Build time, question latency and paragraph top-1 of the folder index beside the
     PostgreSQL one, on the same articles, each step in a fresh process."""
-    from quotebot.core import size_on_disk
 
     work = workload(data, SAMPLE_ARTICLES, questions=questions)
     rows: dict[str, dict[str, float]] = {}
@@ -328,7 +328,7 @@ def stores(
         for name, where in (("folder", str(Path(tmp) / "index")), ("postgres", database_url)):
             rows[name] = _child("build", str(work.articles), where)
             rows[name] |= _child("serve", where, str(asked))
-            rows[name]["size_mb"] = size_on_disk(_where(where)) / 1e6
+            rows[name]["size_mb"] = _where(where).size_on_disk() / 1e6
     table = Table("", "folder (FAISS + files)", "PostgreSQL (pgvector)",
                   caption=f"{work.description}; {machine()}")  # fmt: skip
     for label, key, form in [

@@ -6,7 +6,7 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,16 +99,54 @@ def database(server: str) -> str:
 class Store:
     """Where a test keeps its index: a folder, or a database of its own."""
 
-    location: core.Location
+    location: core.Store
     args: tuple[str, ...]  # the command-line options that name it
     env: dict[str, str]
+    set_manifest: Callable[..., None]  # change what the live version's manifest says
 
 
-@pytest.fixture(params=["folder", "postgres"])
+def _folder_manifest(folder: Path) -> Callable[..., None]:
+    def change(**values: Any) -> None:
+        version = folder / (folder / "CURRENT").read_text().strip()
+        manifest = json.loads((version / "manifest.json").read_text())
+        (version / "manifest.json").write_text(json.dumps({**manifest, **values}))
+
+    return change
+
+
+def _database_manifest(url: str) -> Callable[..., None]:
+    def change(**values: Any) -> None:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(
+                "UPDATE quotebot_versions SET manifest = manifest || %s::jsonb WHERE version = "
+                "(SELECT value::bigint FROM quotebot_meta WHERE key = 'live')",
+                (json.dumps(values),),
+            )
+
+    return change
+
+
+STORES = ["folder", "postgres"]
+"""Every kind of store; a new one is added here (and in ``store`` below)."""
+
+
+@pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    """Each test that takes it runs on both backends."""
+    """Each test that takes it runs on every store (tests/test_store_contract.py)."""
     if request.param == "folder":
         folder = tmp_path / "index"
-        return Store(folder, ("--index-dir", str(folder)), {"QUOTEBOT_INDEX_DIR": str(folder)})
+        return Store(
+            core.location(folder),
+            ("--index-dir", str(folder)),
+            {"QUOTEBOT_INDEX_DIR": str(folder)},
+            _folder_manifest(folder),
+        )
     url = request.getfixturevalue("database")
-    return Store(core.Database(url), ("--database-url", url), {"QUOTEBOT_DATABASE_URL": url})
+    return Store(
+        core.location(tmp_path, url),
+        ("--database-url", url),
+        {"QUOTEBOT_DATABASE_URL": url},
+        _database_manifest(url),
+    )

@@ -11,7 +11,7 @@ from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
 from quotebot import indexing, storage
 from quotebot.core import Engine
-from quotebot.storage import dense
+from quotebot.storage.folder import dense
 
 
 def test_a_small_index_is_exact_and_a_large_one_approximate(

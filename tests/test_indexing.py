@@ -52,7 +52,7 @@ def test_add_readd_change_remove(tmp_path: Path, store: Store) -> None:
 
     removed = indexing.remove(index_dir, ["ferry", "nope"])
     assert removed.removed == ["ferry"] and "nope" in str(removed.skipped[0])
-    index = storage.open_live(index_dir)
+    index = storage.open_store(index_dir).open()
     assert [a.id for a in index.articles()] == ["bridge"] and len(index) == 1
     assert len(index.keyword_scores(text.stems("ferry Oban"))) == 1
     assert not index.keyword_scores(

@@ -17,6 +17,7 @@ LAYERS = [
     {"text"},
     {"sources"},
     {"storage"},
+    {"botstate"},
     {"indexing"},
     {"retrieval"},
     {"answering"},

@@ -20,7 +20,9 @@ from tests.auxil.corpus import bridge, ferry, many_articles
 from tests.conftest import GIVEN_DATABASE as GIVEN
 
 from quotebot import core, indexing
+from quotebot.botstate import postgres as shared
 from quotebot.storage import postgres
+from quotebot.storage.postgres.schema import LOCK_KEY
 
 FERRY_QUESTION = "When does the ferry to Oban leave?"
 BRIDGE_QUESTION = "When does the old bridge close?"
@@ -86,7 +88,7 @@ def test_two_writers_at_once_both_land(database: str, tmp_path: Path, first: boo
     ]
     results = [(w.wait(timeout=300), w.stderr.read() if w.stderr else "") for w in writers]
     assert all(code == 0 for code, _ in results), results
-    ids = {a.id for a in core.open_live(postgres.Database(database)).articles()}
+    ids = {a.id for a in postgres.Database(database).open().articles()}
     assert {"w0-000", "w0-019", "w1-000", "w1-019"} <= ids
     assert len(ids) == (40 if first else 41)
 
@@ -139,27 +141,11 @@ def test_a_build_killed_at_any_moment_leaves_the_old_index(database: str, tmp_pa
             indexing.build(where, [ferry(tmp_path / "old")])  # finished first: back again
             continue
         kills += 1
-        ids = [a.id for a in core.open_live(where).articles()]
+        ids = [a.id for a in where.open().articles()]
         assert ids == ["ferry"]  # the old index, whole
         assert "noon" in core.Engine(where).answer(FERRY_QUESTION).quote
     assert kills >= 3, "the builds finished before they could be killed"
     assert indexing.build(where, [new]).indexed == 300  # and the next build works
-
-
-def test_an_index_of_another_model_is_refused(database: str, tmp_path: Path) -> None:
-    import psycopg
-
-    indexing.build(postgres.Database(database), [ferry(tmp_path)])
-    with psycopg.connect(database, autocommit=True) as connection:
-        connection.execute(
-            "UPDATE quotebot_versions SET manifest = manifest || "
-            """'{"model": "all-mpnet-base-v2", "dimension": 768}'"""
-        )
-    for args in (["ask", FERRY_QUESTION], ["index", "add", bridge(tmp_path)]):
-        result = quotebot(*args, cwd=tmp_path, env=_env(database))
-        assert result.returncode == 1
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "built with the model all-mpnet-base-v2" in lines[0], lines
 
 
 def test_an_older_schema_is_refused_with_what_to_run(database: str, tmp_path: Path) -> None:
@@ -224,8 +210,8 @@ def test_wrong_password_is_one_line(server: str, tmp_path: Path) -> None:
 
 def test_the_question_limit_holds_across_replicas(database: str) -> None:
     """Two bots (two limiters) over one database share each user's budget."""
-    first = postgres.SharedLimiter(postgres.Database(database), per_minute=3)
-    second = postgres.SharedLimiter(postgres.Database(database), per_minute=3)
+    first = shared.SharedLimiter(postgres.Database(database), per_minute=3)
+    second = shared.SharedLimiter(postgres.Database(database), per_minute=3)
     assert [first.allow(42)[0], second.allow(42)[0], first.allow(42)[0]] == [True, True, True]
     refused, wait, tell = second.allow(42)
     assert not refused and 0 < wait <= 60 and tell  # told once...
@@ -284,8 +270,8 @@ def test_a_database_without_pgvector_is_one_line(server: str, tmp_path: Path) ->
 
 
 def test_the_question_behind_a_button_is_known_to_every_replica(database: str) -> None:
-    first = postgres.SharedMemory(postgres.Database(database), keep=3)
-    second = postgres.SharedMemory(postgres.Database(database), keep=3)
+    first = shared.SharedMemory(postgres.Database(database), keep=3)
+    second = shared.SharedMemory(postgres.Database(database), keep=3)
     first.remember(-100, 7, "How far is Agadez from Niamey?")
     assert second.get((-100, 7)) == "How far is Agadez from Niamey?"
     for message in range(8, 12):
@@ -294,8 +280,8 @@ def test_the_question_behind_a_button_is_known_to_every_replica(database: str) -
 
 
 def test_a_conversation_is_known_to_every_replica(database: str) -> None:
-    first = postgres.SharedConversations(postgres.Database(database), keep=3)
-    second = postgres.SharedConversations(postgres.Database(database), keep=3)
+    first = shared.SharedConversations(postgres.Database(database), keep=3)
+    second = shared.SharedConversations(postgres.Database(database), keep=3)
     turns = '[{"question": "Who is the Kremlin spokesperson?"}]'
     first.save("private:7", turns)
     first.link(-100, 7, "group:-100:5:6")
@@ -313,7 +299,7 @@ def test_a_writer_that_waits_for_another_says_so_and_then_lands(
 
     indexing.build(postgres.Database(database), [ferry(tmp_path / "a")])
     with psycopg.connect(database, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", (postgres.LOCK_KEY,))  # a writer at work
+        other.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))  # a writer at work
         waiting = subprocess.Popen(
             [sys.executable, "-m", "quotebot", "index", "add", str(bridge(tmp_path / "b"))],
             env={**clean_environment(), **_env(database)},
@@ -323,9 +309,9 @@ def test_a_writer_that_waits_for_another_says_so_and_then_lands(
         )
         time.sleep(8)
         assert waiting.poll() is None  # it waits, it does not fail
-        other.execute("SELECT pg_advisory_unlock(%s)", (postgres.LOCK_KEY,))
+        other.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     _, stderr = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, stderr
     assert "waiting for another writer of the index in the database" in stderr
-    ids = {a.id for a in core.open_live(postgres.Database(database)).articles()}
+    ids = {a.id for a in postgres.Database(database).open().articles()}
     assert ids == {"ferry", "bridge"}

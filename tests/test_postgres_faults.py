@@ -20,6 +20,7 @@ from tests.auxil.corpus import bridge, ferry
 from tests.conftest import GIVEN_DATABASE as GIVEN
 
 from quotebot import core, indexing
+from quotebot.botstate import postgres as shared
 from quotebot.storage import postgres
 
 FERRY_QUESTION = "When does the ferry to Oban leave?"
@@ -239,11 +240,11 @@ def test_every_kept_connection_reconnects_after_a_restart(tmp_path: Path) -> Non
     try:
         database = postgres.Database(server.get_uri())
         indexing.build(database, [ferry(tmp_path / "a")])
-        index = postgres.PostgresIndex(database)
-        limiter = postgres.SharedLimiter(database, per_minute=5)
-        memory = postgres.SharedMemory(database, keep=10)
-        conversations = postgres.SharedConversations(database, keep=10)
-        assert limiter.allow(1)[0] and postgres.live_version(database) == "1"
+        index = database.open()
+        limiter = shared.SharedLimiter(database, per_minute=5)
+        memory = shared.SharedMemory(database, keep=10)
+        conversations = shared.SharedConversations(database, keep=10)
+        assert limiter.allow(1)[0] and database.live_version() == "1"
         memory.remember(-1, 1, FERRY_QUESTION)
         conversations.save("private:1", "[]")
         assert [p.article_id for p in index.passages([0])] == ["ferry"]
@@ -252,7 +253,7 @@ def test_every_kept_connection_reconnects_after_a_restart(tmp_path: Path) -> Non
         server = pgserver.get_server(folder, cleanup_mode="stop")
 
         assert limiter.allow(1)[:2] == (True, 0.0)  # no StoreError: reconnected once
-        assert postgres.live_version(database) == "1"
+        assert database.live_version() == "1"
         assert memory.get((-1, 1)) == FERRY_QUESTION
         assert conversations.turns("private:1") == "[]"
         assert [p.article_id for p in index.passages([0])] == ["ferry"] and not index.broken
@@ -344,9 +345,9 @@ def test_the_documented_writer_and_reader_roles_work(database: str, tmp_path: Pa
     asked = quotebot("ask", FERRY_QUESTION, cwd=tmp_path, env={"QUOTEBOT_DATABASE_URL": reader})
     assert asked.returncode == 0 and "noon" in asked.stdout, asked.stderr
     bot = postgres.Database(reader)  # the bot's shared tables, with the reader's grants
-    assert postgres.SharedLimiter(bot, per_minute=2).allow(1)[0]
-    postgres.SharedMemory(bot, keep=5).remember(-1, 1, FERRY_QUESTION)
-    assert postgres.SharedMemory(bot, keep=5).get((-1, 1)) == FERRY_QUESTION
+    assert shared.SharedLimiter(bot, per_minute=2).allow(1)[0]
+    shared.SharedMemory(bot, keep=5).remember(-1, 1, FERRY_QUESTION)
+    assert shared.SharedMemory(bot, keep=5).get((-1, 1)) == FERRY_QUESTION
     refused = quotebot(
         "index", "add", bridge(tmp_path / "c"), cwd=tmp_path, env={"QUOTEBOT_DATABASE_URL": reader}
     )
@@ -389,7 +390,7 @@ def test_a_writer_lacking_a_right_is_told_which(
     assert (
         len(lines) == 1 and named in lines[0] and lines[0].startswith(f"error: the role {role}")
     ), lines
-    assert [a.id for a in core.open_live(postgres.Database(database)).articles()] == ["ferry"]
+    assert [a.id for a in postgres.Database(database).open().articles()] == ["ferry"]
 
 
 @needs_roles
@@ -437,4 +438,4 @@ def test_a_reader_lacking_a_right_is_told_which(database: str, tmp_path: Path) -
     with pytest.raises(
         core.StoreError, match=f"the role {role} lacks INSERT on quotebot_questions"
     ):
-        postgres.SharedLimiter(postgres.Database(reader), per_minute=2).allow(1)
+        shared.SharedLimiter(postgres.Database(reader), per_minute=2).allow(1)

@@ -14,7 +14,7 @@ from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, write_article
 from tests.conftest import Store
 
-from quotebot import core, indexing
+from quotebot import indexing
 from quotebot.core import Engine
 
 BRIDGE_QUESTION = "When does the old bridge close?"
@@ -125,7 +125,7 @@ def test_run_follows_the_folder_removing_articles_whose_file_is_gone(
     assert "removed gulls: its file is no longer in articles" in said
     assert "(2 unchanged, 2 removed)" in again.stderr and "holds 3 articles" in again.stderr
     assert "I couldn't find that" in again.stdout
-    ids = {a.id for a in core.open_live(store.location).articles()}
+    ids = {a.id for a in store.location.open().articles()}
     assert ids == {"ferry", "tides", "pier"}  # what /add or index add brought stays
 
     third = quotebot("run", stdin="\n", env=env, cwd=tmp_path)

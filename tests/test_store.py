@@ -207,28 +207,6 @@ def test_a_version_in_use_is_not_deleted(tmp_path: Path) -> None:
     assert len(_versions(index_dir)) == 2
 
 
-def test_index_of_another_model_must_be_rebuilt(tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
-    indexing.build(index_dir, [ferry(tmp_path)])
-    version = storage.current_version(index_dir)
-    assert version is not None
-    manifest = json.loads((version / storage.MANIFEST).read_text())
-    manifest.update(model="all-mpnet-base-v2", dimension=768)
-    (version / storage.MANIFEST).write_text(json.dumps(manifest))
-
-    for args in (["ask", FERRY_QUESTION], ["index", "add", bridge(tmp_path)]):
-        result = quotebot(*args, "--index-dir", index_dir)
-        assert result.returncode != 0
-        assert "built with the model all-mpnet-base-v2 (768 dimensions)" in result.stderr
-        assert "rebuild it with `quotebot index build`" in result.stderr
-        assert "Traceback" not in result.stderr
-    assert storage.current_version(index_dir) == version  # add did not drop the old articles
-
-    rebuilt = quotebot("index", "build", ferry(tmp_path), "--index-dir", index_dir)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    _assert_answers(index_dir, FERRY_QUESTION, "noon")
-
-
 def test_model_constants_match_the_model() -> None:
     assert embedding.dimension() == embedding.DIMENSION
 

@@ -111,7 +111,16 @@ def _progress(label: str) -> Iterator[core.Progress]:
         yield update
 
 
-def _summarize(report: core.Report, where: core.Location, *, removing: bool = False) -> None:
+def _store(index_dir: Path | None, database_url: str | None) -> core.Store:
+    """Where the index is: the options given, else the settings (QUOTEBOT_DATABASE_URL, then
+    QUOTEBOT_INDEX_DIR)."""
+    settings = Settings()
+    return core.location(
+        index_dir or settings.paths.index_dir, database_url or settings.storage.database_url
+    )
+
+
+def _summarize(report: core.Report, where: core.Store, *, removing: bool = False) -> None:
     """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
     (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
     for note in report.notes:
@@ -150,7 +159,7 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {_plural(count, noun)}"
 
 
-def change_index(where: core.Location, sources: list[str], *, replace: bool) -> None:
+def change_index(where: core.Store, sources: list[str], *, replace: bool) -> None:
     """Build (replace=True) or add to (replace=False) the index, and report what happened.
 
     One line per skipped source and a summary; exit status 0 when any article was indexed,
@@ -195,7 +204,7 @@ def index_build(
         quotebot index build articles/ https://example.com/news/feed.xml
     """
     change_index(
-        core.location(index_dir, database_url),
+        _store(index_dir, database_url),
         sources or [str(Settings().paths.articles_dir)],
         replace=True,
     )
@@ -222,7 +231,7 @@ def index_add(
 
         quotebot index add https://example.com/news/2024/05/agadez.html
     """
-    change_index(core.location(index_dir, database_url), sources, replace=False)
+    change_index(_store(index_dir, database_url), sources, replace=False)
 
 
 @index_app.command("remove")
@@ -237,7 +246,7 @@ def index_remove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Remove articles by id."""
-    folder = core.location(index_dir, database_url)
+    folder = _store(index_dir, database_url)
     report = core.remove(folder, ids)
     _summarize(report, folder, removing=True)
     if not report.removed:
@@ -247,7 +256,7 @@ def index_remove(
 @index_app.command("list")
 def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """List the indexed articles: id, title, paragraph count."""
-    index = core.open_live(core.location(index_dir, database_url))
+    index = _store(index_dir, database_url).open()
     for article in index.articles():
         typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
 
@@ -255,8 +264,8 @@ def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> 
 @index_app.command("stats")
 def index_stats(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Show how the index was built and how big it is."""
-    folder = core.location(index_dir, database_url)
-    index = core.open_live(folder)
+    store = _store(index_dir, database_url)
+    index = store.open()
     manifest = index.manifest
     table = Table(show_header=False, box=None)
     for key, value in [
@@ -268,7 +277,7 @@ def index_stats(index_dir: IndexDir = None, database_url: DatabaseUrl = None) ->
         ("dense index", manifest.dense_index),
         ("format version", manifest.format_version),
         ("created at", manifest.created_at),
-        ("size on disk", f"{core.size_on_disk(folder) / 1e6:.2f} MB"),
+        ("size on disk", f"{store.size_on_disk() / 1e6:.2f} MB"),
     ]:
         table.add_row(key, str(value))
     out.print(table)
@@ -369,7 +378,7 @@ def ask(
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
-    engine = Engine(core.location(index_dir, database_url))
+    engine = Engine(_store(index_dir, database_url), Settings().answers.answer_threshold)
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
     unanswered = 0
@@ -403,12 +412,13 @@ def chat(
 
         printf 'Who is the Kremlin spokesperson?\\nWhen did he address it?\\n' | quotebot chat
     """
-    _chat(core.location(index_dir, database_url), as_json)
+    _chat(_store(index_dir, database_url), as_json)
 
 
-def _chat(where: core.Location, as_json: bool = False) -> None:
-    engine = Engine(where)
-    minutes = Settings().answers.conversation_minutes
+def _chat(where: core.Store, as_json: bool = False) -> None:
+    settings = Settings()
+    engine = Engine(where, settings.answers.answer_threshold)
+    minutes = settings.answers.conversation_minutes
     session = terminal.Session(core.Conversation(quiet=60 * minutes))
     if as_json or not sys.stdin.isatty():
         engine.index  # noqa: B018
@@ -426,7 +436,7 @@ def _chat(where: core.Location, as_json: bool = False) -> None:
         return
     with terminal.loading(err):
         engine.warm()
-    history = Settings().embedding.cache_dir.expanduser() / "chat_history"
+    history = settings.embedding.cache_dir.expanduser() / "chat_history"
     terminal.chat(engine, session, out, err, history)
 
 
@@ -494,12 +504,10 @@ def eval_command(
     if not inside:
         raise UserError(f"no question in {questions} is about an article in {articles}")
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
-        where: core.Location = (
-            core.Database(database_url) if database_url else index_dir or Path(tmp) / "index"
-        )
-        if not core.has_index(where):
+        where = core.location(index_dir or Path(tmp) / "index", database_url)
+        if not where.has_index():
             change_index(where, [str(articles)], replace=True)
-        index = core.open_live(where)
+        index = where.open()
         with _progress("Asking questions") as progress:
             threshold = Settings().answers.answer_threshold
             report = evaluation.evaluate(
@@ -545,13 +553,20 @@ def bot(
     load balancer can share one bot, and one index with --database-url), and answers from
     the index, following rebuilds without a restart.
     """
-    _bot(core.location(index_dir, database_url), webhook_url, listen)
+    _bot(_store(index_dir, database_url), webhook_url, listen, database_url)
 
 
-def _bot(where: core.Location, webhook_url: str | None = None, listen: str | None = None) -> None:
+def _bot(
+    where: core.Store,
+    webhook_url: str | None = None,
+    listen: str | None = None,
+    database_url: str | None = None,
+) -> None:
     from quotebot.telegram import BotConfigError, run_bot
 
     settings = Settings()
+    if database_url:  # the bot keeps what its replicas share where the index is
+        settings.storage.database_url = database_url
     if webhook_url:
         settings.telegram.webhook_url = webhook_url
     if listen:
@@ -596,9 +611,9 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     chat.
     """
     settings = Settings()
-    where = core.location(index_dir, database_url)
+    where = _store(index_dir, database_url)
     folder = settings.paths.articles_dir
-    if not core.has_index(where):
+    if not where.has_index():
         change_index(where, [str(folder)], replace=True)
     elif core.needs_indexing(where, folder):
         with _progress("Reading the articles, embedding passages") as progress:
@@ -607,7 +622,7 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
             _say("removed", "yellow", f"{article_id}: its file is no longer in {folder}")
         _summarize(report, where)
     if settings.telegram.bot_token is not None:
-        _bot(where)
+        _bot(where, database_url=database_url)
     else:
         _chat(where)
 

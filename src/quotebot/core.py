@@ -3,46 +3,33 @@ changes, and answer a question (retrieval, then the reader, the quote and the de
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from quotebot import storage
+from quotebot import botstate, storage
 from quotebot.answering import READ_PASSAGES, Reading, read, reader
 from quotebot.answering.decision import evidence_features, fitted_threshold, logistic
+from quotebot.botstate import BotMemory
+from quotebot.botstate.postgres import SharedConversations, SharedLimiter, SharedMemory
 from quotebot.indexing import Progress, Report, add, build, embedding, follow_folder, remove
 from quotebot.records import Answer, Conversation, Hit, Turn
 from quotebot.retrieval import RERANKED, Ranking, evidence, first_stage, followup, rank
-from quotebot.storage import (
-    AnyIndex,
-    Index,
-    IndexLocked,
-    Location,
-    StoreError,
-    current_version,
-    has_index,
-    open_index,
-    open_live,
-    postgres,
-)
-from quotebot.storage.postgres import Database, SharedConversations, SharedLimiter, SharedMemory
+from quotebot.storage import IndexLocked, Location, Store, StoreError, Version, open_store
+from quotebot.storage.postgres import Conninfo
 from quotebot.text import stems
 
 __all__ = [
     "DEFAULT_K",
     "Answer",
-    "AnyIndex",
+    "BotMemory",
     "Conversation",
-    "Database",
     "Engine",
-    "Index",
     "IndexLocked",
     "Location",
     "Progress",
@@ -50,24 +37,24 @@ __all__ = [
     "SharedConversations",
     "SharedLimiter",
     "SharedMemory",
+    "Store",
     "StoreError",
     "Turn",
+    "Version",
     "add",
     "answer",
     "answer_with",
+    "bot_memory",
     "build",
+    "conversation_store",
     "follow_folder",
-    "current_version",
-    "has_index",
     "location",
     "needs_indexing",
-    "open_index",
-    "open_live",
+    "open_store",
     "plain_question",
     "question_limiter",
     "question_memory",
     "remove",
-    "size_on_disk",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,7 +87,7 @@ def plain_question(question: str) -> str:
 
 
 def answer_with(
-    index: storage.AnyIndex,
+    index: Version,
     question: str,
     k: int = DEFAULT_K,
     *,
@@ -193,7 +180,7 @@ EXPLAINED = 5  # candidates shown for each stage
 def _finished(
     answer: Answer,
     why: Why,
-    index: storage.AnyIndex,
+    index: Version,
     ranking: Ranking,
     reading: Reading | None = None,
     declined_by: str | None = None,
@@ -260,37 +247,33 @@ class Engine:
     began with.
     """
 
-    def __init__(self, location: storage.Location, show_threshold: float | None = None) -> None:
+    def __init__(self, location: Location, show_threshold: float | None = None) -> None:
         """Args:
-        location: The index folder, or the database (``storage.postgres.Database``).
+        location: The index's store (``core.location``), or an index folder's path.
         show_threshold: The answer confidence at which short answers are shown; defaults to
-            the ``QUOTEBOT_ANSWER_THRESHOLD`` setting, else the fitted threshold.
+            the fitted threshold (``models/reader.json``).
         """
-        if show_threshold is None:
-            from quotebot.settings import Settings
-
-            show_threshold = Settings().answers.answer_threshold
         self.show_threshold = show_threshold
-        self.location = location
+        self.store = open_store(location)
         self._lock = threading.Lock()
-        self._index: storage.AnyIndex | None = None
+        self._index: Version | None = None
         self._refused: str | None = None  # a version that would not open; tried once
 
     @property
-    def index(self) -> storage.AnyIndex:
+    def index(self) -> Version:
         """The live index, reopened when a new version has gone live (or the connection to
         the database was lost). Should the new version fail to open, the one already open
         keeps answering.
         """
-        live = storage.live_version(self.location)
+        live = self.store.live_version()
         with self._lock:
             current = self._index
-            if current is None or getattr(current, "broken", False):
-                current = self._index = storage.open_live(self.location, embedding.MODEL)
+            if current is None or current.broken:
+                current = self._index = self.store.open(embedding.MODEL)
             elif live is not None and live not in (current.version, self._refused):
                 try:
-                    current = self._index = storage.open_live(self.location, embedding.MODEL)
-                except storage.StoreError as error:
+                    current = self._index = self.store.open(embedding.MODEL)
+                except StoreError as error:
                     self._refused = live
                     log.warning("still answering from %s: %s", current.where, error)
             if live is not None and current.version != live:
@@ -325,16 +308,25 @@ class Engine:
         return result
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[Store, Engine] = {}
 
 
-def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> Answer:
-    """Answer a question from the index in ``index_dir`` (default: the configured one).
+def answer(question: str, k: int = DEFAULT_K, index_dir: Path = Path("index")) -> Answer:
+    """Answer a question from the index folder ``index_dir``.
+
+    ### Usage example
+    ```python
+    from pathlib import Path
+    from quotebot import answer
+
+    result = answer("How far is Agadez from Niamey?", index_dir=Path("index"))
+    print(result.quote if result.found else "not in the articles")
+    ```
 
     Args:
         question: The question as the user wrote it.
         k: How many passages to list. Defaults to 5.
-        index_dir: The index folder. Defaults to the ``QUOTEBOT_INDEX_DIR`` setting.
+        index_dir: The index folder. Defaults to ``./index``.
 
     Returns:
         The answer; ``found`` is False when no article answers the question.
@@ -343,66 +335,57 @@ def answer(question: str, k: int = DEFAULT_K, index_dir: Path | None = None) -> 
         ValueError: the question is empty, or longer than ``MAX_QUESTION_CHARS``.
         storage.StoreError: there is no usable index.
     """
-    where = location(index_dir)
-    key = str(where.resolve()) if isinstance(where, Path) else where.url
-    engine = _engines.setdefault(key, Engine(where))
+    store = open_store(index_dir.resolve())
+    engine = _engines.setdefault(store, Engine(store))
     return engine.answer(question, k)
 
 
-def location(index_dir: Path | None = None, database_url: str | None = None) -> Location:
-    """Where the index is: the database given (or ``QUOTEBOT_DATABASE_URL``), else the folder
-    given (or ``QUOTEBOT_INDEX_DIR``), made absolute so that what is said about it is
-    unambiguous ("no index in /srv/quotebot/index", not "no index in index")."""
-    from quotebot.settings import Settings
-
-    settings = Settings()
-    url = database_url or settings.storage.database_url
-    if url:
-        return Database(url)
-    return (index_dir if index_dir is not None else settings.paths.index_dir).absolute()
+def location(index_dir: Path, database_url: str | None = None) -> Store:
+    """Where the index is, as the front end's options say: the database when a URL is
+    given, else the folder (made absolute, so that what is said about it is unambiguous:
+    "no index in /srv/quotebot/index", not "no index in index")."""
+    return storage.store_at(index_dir, database_url)
 
 
-def needs_indexing(where: Location, articles_dir: Path) -> bool:
+def needs_indexing(store: Store, articles_dir: Path) -> bool:
     """Whether there is no index yet, or a file under ``articles_dir`` changed (or one was
     added or deleted: its folder changed) since the live version was written (what
     ``quotebot run`` checks before it starts)."""
-    if not storage.has_index(where):
+    written = store.written_at() if store.has_index() else None
+    if written is None:
         return True
     found = [articles_dir, *articles_dir.rglob("*")] if articles_dir.is_dir() else []
     newest = max((p.stat().st_mtime for p in found), default=0)
-    if isinstance(where, Database):
-        created = storage.open_live(where).manifest.created_at
-        written = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
-        return newest > written
-    version = storage.current_version(where)
-    return version is None or newest > version.stat().st_mtime
+    return newest > written
 
 
-def size_on_disk(where: Location) -> int:
-    """Bytes the live index takes: its version folder, or its tables in the database."""
-    if isinstance(where, Database):
-        return postgres.size_on_disk(where)
-    version = storage.current_version(where)
-    if version is None:
-        return 0
-    return sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+def bot_memory(database_url: str | None, per_minute: int) -> BotMemory:
+    """What the bot keeps between updates (its question limit, the questions behind its
+    answers, the conversations): in the database that holds the index when there is one,
+    shared by every replica of the bot, else in this process."""
+    return botstate.open_memory(database_url, per_minute)
+
+
+# -- until the bot takes bot_memory (issue 26, its Telegram part) ---------------------------
+
+
+def _database_url(where: Location) -> str | None:
+    return getattr(where, "url", None)
 
 
 def question_limiter(where: Location, per_minute: int) -> SharedLimiter | None:
-    """The per-user question limit shared by every replica of the bot when the index lives
-    in a database (None: keep it in the process)."""
-    if isinstance(where, Database):
-        return SharedLimiter(where, per_minute)
-    return None
+    """The bot's question limit in the database of ``where``, if it is one."""
+    url = _database_url(where)
+    return SharedLimiter(Conninfo(url), per_minute) if url else None
 
 
 def question_memory(where: Location, keep: int) -> SharedMemory | None:
-    """Where the bot remembers which question each answer answers, shared by every replica
-    when the index lives in a database (None: in the process)."""
-    return SharedMemory(where, keep) if isinstance(where, Database) else None
+    """The bot's question memory in the database of ``where``, if it is one."""
+    url = _database_url(where)
+    return SharedMemory(Conninfo(url), keep) if url else None
 
 
 def conversation_store(where: Location, keep: int) -> SharedConversations | None:
-    """Where the bot keeps its conversations, shared by every replica when the index lives
-    in a database (None: in the process)."""
-    return SharedConversations(where, keep) if isinstance(where, Database) else None
+    """The bot's conversations in the database of ``where``, if it is one."""
+    url = _database_url(where)
+    return SharedConversations(Conninfo(url), keep) if url else None

@@ -160,7 +160,7 @@ def exact_match(prediction: str, truth: str) -> float:
 
 
 def evaluate(
-    index: storage.AnyIndex,
+    index: storage.Version,
     questions: Sequence[Question],
     held_out: Sequence[Question] = (),
     modes: Sequence[Mode] = MODES,

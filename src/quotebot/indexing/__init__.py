@@ -57,12 +57,13 @@ def build(
     Unreadable sources are reported in ``skipped``; when nothing can be read, the live
     index is left as it was.
     """
+    store = storage.open_store(location)
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:  # the index stays as it was; say what it holds
-        _count(report, storage.live_index(location))
+        _count(report, storage.live_or_none(store, None, strict=False))
         return report
-    with storage.changing(location, embedding.DIMENSION) as change:
+    with store.changing(embedding.DIMENSION) as change:
         report.notes += change.notes
         previous = change.live(embedding.MODEL, strict=False)
         old = _hashes(previous)
@@ -77,12 +78,13 @@ def add(
     location: storage.Location, sources: Iterable[str | Path], progress: Progress | None = None
 ) -> Report:
     """Add articles to the index, replacing those with the same id; the rest stay."""
+    store = storage.open_store(location)
     read = read_sources(sources)
     report = Report(skipped=read.errors)
     if not read.articles:
-        _count(report, storage.live_index(location))
+        _count(report, storage.live_or_none(store, None, strict=False))
         return report
-    with storage.changing(location, embedding.DIMENSION) as change:
+    with store.changing(embedding.DIMENSION) as change:
         report.notes += change.notes
         previous = change.live(embedding.MODEL, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
@@ -108,7 +110,7 @@ def follow_folder(
     """
     read = read_sources([folder])
     report = Report(skipped=read.errors)
-    with storage.changing(location, embedding.DIMENSION) as change:
+    with storage.open_store(location).changing(embedding.DIMENSION) as change:
         report.notes += change.notes
         previous = change.live(embedding.MODEL, strict=True)
         articles = {a.id: a for a in previous.read_articles()} if previous else {}
@@ -152,9 +154,10 @@ def _file_of(source: str | None) -> str:
 def remove(location: storage.Location, ids: Iterable[str]) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
     report = Report()
-    with storage.changing(location, embedding.DIMENSION) as change:
+    store = storage.open_store(location)
+    with store.changing(embedding.DIMENSION) as change:
         report.notes += change.notes
-        previous = storage.open_live(location, embedding.MODEL, writing=True)
+        previous = store.open(embedding.MODEL, writing=True)
         articles = {a.id: a for a in previous.read_articles()}
         for article_id in ids:
             if articles.pop(article_id, None) is None:
@@ -178,7 +181,7 @@ def _classify(report: Report, article: Article, old_hash: str | None) -> None:
         report.unchanged.append(article.id)
 
 
-def _hashes(index: storage.AnyIndex | None) -> dict[str, str]:
+def _hashes(index: storage.Version | None) -> dict[str, str]:
     """The content hash of each indexed article, as stored (computed for older indexes)."""
     if index is None:
         return {}
@@ -188,7 +191,7 @@ def _hashes(index: storage.AnyIndex | None) -> dict[str, str]:
     return {a.id: a.content_hash for a in index.read_articles()}
 
 
-def _count(report: Report, index: storage.AnyIndex | None) -> None:
+def _count(report: Report, index: storage.Version | None) -> None:
     if index is not None:
         report.articles, report.passages = index.manifest.articles, len(index)
 
@@ -196,7 +199,7 @@ def _count(report: Report, index: storage.AnyIndex | None) -> None:
 def _write(
     change: storage.Change,
     articles: list[Article],
-    previous: storage.AnyIndex | None,
+    previous: storage.Version | None,
     report: Report,
     progress: Progress | None,
 ) -> None:
@@ -217,7 +220,7 @@ def _write(
 
 def embed_passages(
     passages: list[Passage],
-    previous: storage.AnyIndex | None = None,
+    previous: storage.Version | None = None,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for passages: reused from ``previous`` where the same text was embedded,

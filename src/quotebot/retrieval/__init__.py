@@ -15,7 +15,7 @@ import numpy as np
 from quotebot.indexing import embedding
 from quotebot.records import Hit
 from quotebot.retrieval import evidence
-from quotebot.storage import AnyIndex
+from quotebot.storage import Version
 from quotebot.text import stems
 
 CANDIDATES = 50  # nearest passages taken from each of FAISS and BM25
@@ -38,7 +38,7 @@ class Ranking:
 
 
 def search(
-    index: AnyIndex,
+    index: Version,
     question: str,
     k: int = 5,
     *,
@@ -58,7 +58,7 @@ def search(
 
 
 def rank(
-    index: AnyIndex,
+    index: Version,
     question: str,
     k: int = 5,
     *,
@@ -86,7 +86,7 @@ def rank(
 
 
 def first_stage(
-    index: AnyIndex,
+    index: Version,
     question: str,
     mode: Mode = "hybrid",
     vector: np.ndarray | None = None,

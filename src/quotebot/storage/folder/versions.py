@@ -20,23 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from quotebot.storage.protocol import IndexLocked, StoreError
+
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 MANIFEST = "manifest.json"  # in every complete version; readers hold a shared lock on it
 VERSION_PREFIX = "v-"
 TMP_PREFIX = ".tmp-"
-
-
-class StoreError(Exception):
-    """An index that is missing, broken or built differently. The message says what to do."""
-
-
-class IndexDamaged(StoreError):
-    """A version whose files cannot be read or disagree with its manifest."""
-
-
-class IndexLocked(StoreError):
-    """Another process is changing the index right now."""
 
 
 def current_version(index_dir: Path) -> Path | None:
