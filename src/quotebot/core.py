@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,16 @@ from quotebot.botstate import BotMemory
 from quotebot.botstate.postgres import SharedConversations, SharedLimiter, SharedMemory
 from quotebot.indexing import Progress, Report, add, build, embedding, follow_folder, remove
 from quotebot.records import Answer, Conversation, Hit, Turn
-from quotebot.retrieval import RERANKED, Ranking, evidence, first_stage, followup, rank
+from quotebot.retrieval import (
+    RERANKED,
+    FittedModelMismatch,
+    Ranking,
+    check_feature_names,
+    evidence,
+    first_stage,
+    followup,
+    rank,
+)
 from quotebot.storage import IndexLocked, Location, Store, StoreError, Version, open_store
 from quotebot.storage.postgres import Conninfo
 from quotebot.text import stems
@@ -30,6 +40,7 @@ __all__ = [
     "BotMemory",
     "Conversation",
     "Engine",
+    "FittedModelMismatch",
     "IndexLocked",
     "Location",
     "Progress",
@@ -139,6 +150,7 @@ def answer_with(
         return _finished(answer, why, index, ranking, reading, declined_by="reader")
     values = evidence_features(ranking, reading)
     model = reader.model()
+    _check_decision_features(frozenset(values))
     found = logistic(model["found"], values)
     confidence = logistic(model["confidence"], values)
     if show_threshold is None:
@@ -161,6 +173,29 @@ def answer_with(
         confidence >= show_threshold,
     )
     return _finished(answer, why, index, ranking, reading)
+
+
+@cache
+def _check_decision_features(names: frozenset[str]) -> None:
+    """Refuse ``models/reader.json`` when its found and confidence models weigh other
+    features than the code computes (a renamed one would otherwise weigh 0); checked once
+    for each set of names a question gives (they differ only in the question's kind).
+
+    Raises:
+        FittedModelMismatch: naming the features only one side knows.
+    """
+    model = reader.model()
+    for decision in ("found", "confidence"):
+        weighed = set(model[decision]["weights"])
+        kinds = {name for name in weighed if name.startswith("kind=")}
+        asked = {name for name in names if name.startswith("kind=")}
+        source = f"models/reader.json ({decision})"
+        check_feature_names(source, weighed - kinds, names - asked)
+        if not asked <= kinds:
+            raise FittedModelMismatch(
+                f"{source} has no weight for the question kind {', '.join(sorted(asked))}; "
+                "refit it (scripts/fit_reader.py --write)"
+            )
 
 
 @dataclass

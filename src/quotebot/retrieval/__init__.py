@@ -5,6 +5,7 @@ the best ~20 reranked by how their sentences match the question (see ``evidence`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -144,12 +145,44 @@ def features(query: evidence.Query, hit: Hit) -> dict[str, float]:
     }
 
 
+RERANK_FEATURES = (
+    "dense", "keyword", "sentence", "window", "passage", "title", "proximity", "phrases", "typed",
+)  # fmt: skip
+"""The names :func:`features` gives, which ``models/rerank.json`` must weigh, each of them."""
+
+
+class FittedModelMismatch(RuntimeError):
+    """Fitted weights that name other features than the code computes (one was renamed,
+    added or dropped since the fit): refit rather than weigh a feature 0."""
+
+
+def check_feature_names(source: str, weighed: Iterable[str], computed: Iterable[str]) -> None:
+    """Refuse fitted weights whose feature names differ from the code's.
+
+    Raises:
+        FittedModelMismatch: naming the features only one side knows, and ``source``.
+    """
+    weighed, computed = set(weighed), set(computed)
+    if weighed != computed:
+        raise FittedModelMismatch(
+            f"{source} weighs features the code does not compute "
+            f"({', '.join(sorted(weighed - computed)) or 'none'}) and the code computes "
+            f"features it does not weigh ({', '.join(sorted(computed - weighed)) or 'none'}); "
+            "refit it (scripts/fit_models.py --write, scripts/fit_reader.py --write)"
+        )
+
+
 @cache
 def rerank_weights() -> dict[str, float]:
     """The second stage's linear weights over a passage's features (see ``features``):
     a pairwise logistic model of "this paragraph rather than that one holds the answer",
-    fitted on squad_dev8 by ``scripts/fit_models.py --write`` (``models/rerank.json``)."""
+    fitted on squad_dev8 by ``scripts/fit_models.py --write`` (``models/rerank.json``).
+
+    Raises:
+        FittedModelMismatch: it weighs other features than :data:`RERANK_FEATURES`.
+    """
     fitted = json.loads(resources.files("quotebot").joinpath(RERANK_MODEL).read_text())
+    check_feature_names(RERANK_MODEL, fitted["weights"], RERANK_FEATURES)
     return {name: float(weight) for name, weight in fitted["weights"].items()}
 
 
