@@ -132,8 +132,9 @@ def _store_build(folder: str, size: str) -> dict[str, float]:
     ]
     vectors = np.load(Path(folder) / "vectors.npy", mmap_mode="r")[:count]
     start = time.perf_counter()
+    dense = storage.DenseOptions(kind="ivfpq")  # what memory matters for
     version = storage.write_version(
-        Path(folder) / "index", articles, passages, vectors, embedding.MODEL_NAME
+        Path(folder) / "index", articles, passages, vectors, embedding.MODEL_NAME, dense
     )
     seconds = time.perf_counter() - start
     text_mb = sum(len(p.text) for p in passages) / 2**20
@@ -226,7 +227,7 @@ def run(
                 rows.append({"passages": size, "kind": kind, **built, **queried})
             if store and size == max(sizes):
                 say(f"{size:,} passages: building a whole index")
-                lean = {"QUOTEBOT_DENSE_INDEX": "ivfpq", "QUOTEBOT_QDRANT_URL": ""}
+                lean = {"QUOTEBOT_QDRANT_URL": ""}
                 built = _child("store-build", folder, str(size), env=lean)
                 say(f"{size:,} passages: answering questions")
                 answered = _child("store-query", folder, env=lean)

@@ -165,11 +165,15 @@ def _plain(articles: str) -> dict[str, float]:
 
 
 def _where(location: str) -> Any:
-    """A folder, or a database given by its postgresql:// URL."""
-    from quotebot import storage
+    """A folder, or a database given by its postgresql:// URL, with the options of the
+    settings (the embedding backend each child is given, QUOTEBOT_EMBEDDING_BACKEND)."""
+    from quotebot import core
+    from quotebot.settings import Settings
 
+    options = core.Options.from_settings(Settings())
+    core.configure(options)
     url = location if location.startswith("postgres") else None
-    return storage.store_at(Path(location), url)
+    return core.location(Path(location), url, options.dense)
 
 
 def _build(articles: str, index_dir: str) -> dict[str, float]:

@@ -14,15 +14,13 @@ from quotebot.core import Engine
 from quotebot.storage.folder import dense
 
 
-def test_a_small_index_is_exact_and_a_large_one_approximate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_small_index_is_exact_and_a_large_one_approximate(tmp_path: Path) -> None:
     small = indexing.build(tmp_path / "small", [ARTICLES])
     assert small.version is not None
     assert storage.open_index(tmp_path / "small").manifest.dense_index == "flat"
 
-    monkeypatch.setenv("QUOTEBOT_FLAT_LIMIT", "3")  # the sample article has more passages
-    large = indexing.build(tmp_path / "large", [ARTICLES])
+    few = storage.DenseOptions(flat_limit=3)  # QUOTEBOT_FLAT_LIMIT; the sample has more passages
+    large = indexing.build(storage.FolderStore(tmp_path / "large", few), [ARTICLES])
     assert large.version is not None
     index = storage.open_index(tmp_path / "large")
     assert index.manifest.dense_index == "hnsw" and dense.kind_of(index.dense) == "hnsw"

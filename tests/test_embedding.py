@@ -87,16 +87,18 @@ def test_an_index_built_with_torch_answers_with_onnx(tmp_path: Path) -> None:
     assert result.passages[0].passage.article_id == SEED_ARTICLE_ID
 
 
-def test_the_export_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QUOTEBOT_CACHE_DIR", str(tmp_path / "cache"))
-    path = onnx_encoder.model_file(embedding.model_path(), embedding.MODEL_NAME, quantized=True)
+def test_the_export_is_cached(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"  # QUOTEBOT_CACHE_DIR
+    path = onnx_encoder.model_file(embedding.model_path(), embedding.MODEL_NAME, True, cache)
     assert path.parent == tmp_path / "cache" and path.name.endswith("-int8.onnx")
     assert sorted(p.name.rsplit("-", 1)[1] for p in path.parent.iterdir()) == [
         "fp32.onnx",
         "int8.onnx",
     ]
     made = path.stat().st_mtime_ns
-    assert onnx_encoder.model_file(embedding.model_path(), embedding.MODEL_NAME, True) == path
+    assert (
+        onnx_encoder.model_file(embedding.model_path(), embedding.MODEL_NAME, True, cache) == path
+    )
     assert path.stat().st_mtime_ns == made
 
 
@@ -105,3 +107,4 @@ def test_the_default_backend_is_onnx_int8(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.delenv("QUOTEBOT_EMBEDDING_BACKEND", raising=False)
     assert Settings.read(None).embedding.backend == "onnx-int8"
+    assert embedding.EmbeddingOptions().backend == "onnx-int8"

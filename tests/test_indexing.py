@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from tests.auxil.website import article_html, serve
 from tests.conftest import Store
 
 from quotebot import indexing, storage, text
 from quotebot.core import Engine
-from quotebot.sources import read_sources
+from quotebot.sources import SourceOptions, read_sources
 
 
 def _write(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
@@ -61,9 +60,9 @@ def test_add_readd_change_remove(tmp_path: Path, store: Store) -> None:
     assert all(h.passage.article_id == "bridge" for h in engine.answer("ferry to Oban").passages)
 
 
-def test_bot_adds_an_article_by_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bot_adds_an_article_by_url(tmp_path: Path) -> None:
     """What the bot's /add URL does: indexing.add with the URL as a str."""
-    monkeypatch.setenv("QUOTEBOT_ALLOW_PRIVATE_URLS", "true")
+    loopback = indexing.IndexOptions(sources=SourceOptions(allow_private_urls=True))
     index_dir = tmp_path / "index"
     indexing.add(index_dir, [_write(tmp_path, "bridge", "Bridge works", "The bridge closes.")])
     engine = Engine(index_dir)
@@ -73,7 +72,7 @@ def test_bot_adds_an_article_by_url(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     with serve() as site:
         url = site.page("/news/oban-ferry", page)
-        report = indexing.add(index_dir, [url])
+        report = indexing.add(index_dir, [url], options=loopback)
     assert len(report.added) == 1 and not report.skipped
     answer = engine.answer("When does the ferry to Oban leave?")
     assert answer.found and "noon" in answer.quote

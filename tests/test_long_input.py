@@ -53,17 +53,15 @@ def test_a_run_without_spaces_is_kept_whole(text: str) -> None:
     assert all(len(p) <= MAX_CHARS or " " not in p[MAX_CHARS:] for p in found)
 
 
-def test_passages_per_article_are_capped_and_told(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("QUOTEBOT_MAX_PASSAGES", "5")
+def test_passages_per_article_are_capped_and_told(tmp_path: Path) -> None:
     source = write_article(
         tmp_path / "a",
         "long",
         "A long page",
         *(f"Paragraph number {n} of many." for n in range(12)),
     )
-    report = indexing.build(tmp_path / "index", [source])
+    options = indexing.IndexOptions(max_passages=5)  # QUOTEBOT_MAX_PASSAGES
+    report = indexing.build(tmp_path / "index", [source], options=options)
     assert report.passages == 5
     assert report.notes == [
         f"{source}: only its first 5 passages were indexed (QUOTEBOT_MAX_PASSAGES)"

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -111,12 +112,27 @@ def _progress(label: str) -> Iterator[core.Progress]:
         yield update
 
 
+@cache
+def _settings() -> Settings:
+    """The settings (environment and .env), read once: the one place the command line reads
+    them; what they say below it is passed down as :func:`_passed_down` says."""
+    settings = Settings()
+    core.configure(core.Options.from_settings(settings))
+    return settings
+
+
+def _passed_down() -> core.Options:
+    return core.Options.from_settings(_settings())
+
+
 def _store(index_dir: Path | None, database_url: str | None) -> core.Store:
     """Where the index is: the options given, else the settings (QUOTEBOT_DATABASE_URL, then
     QUOTEBOT_INDEX_DIR)."""
-    settings = Settings()
+    settings = _settings()
     return core.location(
-        index_dir or settings.paths.index_dir, database_url or settings.storage.database_url
+        index_dir or settings.paths.index_dir,
+        database_url or settings.storage.database_url,
+        _passed_down().dense,
     )
 
 
@@ -167,7 +183,7 @@ def change_index(where: core.Store, sources: list[str], *, replace: bool) -> Non
     """
     change = core.build if replace else core.add
     with _progress("Reading sources, embedding passages") as progress:
-        report = change(where, sources, progress)
+        report = change(where, sources, progress, _passed_down().index)
     _summarize(report, where)
     if report.indexed:
         return
@@ -205,7 +221,7 @@ def index_build(
     """
     change_index(
         _store(index_dir, database_url),
-        sources or [str(Settings().paths.articles_dir)],
+        sources or [str(_settings().paths.articles_dir)],
         replace=True,
     )
 
@@ -247,7 +263,7 @@ def index_remove(
 ) -> None:
     """Remove articles by id."""
     folder = _store(index_dir, database_url)
-    report = core.remove(folder, ids)
+    report = core.remove(folder, ids, _passed_down().index)
     _summarize(report, folder, removing=True)
     if not report.removed:
         raise UserError("nothing was removed")
@@ -378,7 +394,7 @@ def ask(
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
-    engine = Engine(_store(index_dir, database_url), Settings().answers.answer_threshold)
+    engine = Engine(_store(index_dir, database_url), _passed_down().show_threshold)
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
     unanswered = 0
@@ -416,8 +432,8 @@ def chat(
 
 
 def _chat(where: core.Store, as_json: bool = False) -> None:
-    settings = Settings()
-    engine = Engine(where, settings.answers.answer_threshold)
+    settings = _settings()
+    engine = Engine(where, _passed_down().show_threshold)
     minutes = settings.answers.conversation_minutes
     session = terminal.Session(core.Conversation(quiet=60 * minutes))
     if as_json or not sys.stdin.isatty():
@@ -504,12 +520,12 @@ def eval_command(
     if not inside:
         raise UserError(f"no question in {questions} is about an article in {articles}")
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
-        where = core.location(index_dir or Path(tmp) / "index", database_url)
+        where = core.location(index_dir or Path(tmp) / "index", database_url, _passed_down().dense)
         if not where.has_index():
             change_index(where, [str(articles)], replace=True)
         index = where.open()
         with _progress("Asking questions") as progress:
-            threshold = Settings().answers.answer_threshold
+            threshold = _passed_down().show_threshold
             report = evaluation.evaluate(
                 index, inside, off, progress=progress, show_threshold=threshold
             )
@@ -564,7 +580,7 @@ def _bot(
 ) -> None:
     from quotebot.telegram import BotConfigError, run_bot
 
-    settings = Settings()
+    settings = _settings()
     if database_url:  # the bot keeps what its replicas share where the index is
         settings.storage.database_url = database_url
     if webhook_url:
@@ -572,7 +588,7 @@ def _bot(
     if listen:
         settings.telegram.webhook_listen = listen
     try:
-        Engine(where).index  # noqa: B018  (fail early when there is no index)
+        Engine(where, _passed_down().show_threshold).index  # noqa: B018  (fail early: no index)
         run_bot(settings, where)
     except BotConfigError as error:
         raise UserError(str(error)) from error
@@ -610,14 +626,14 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     bot's /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the
     chat.
     """
-    settings = Settings()
+    settings = _settings()
     where = _store(index_dir, database_url)
     folder = settings.paths.articles_dir
     if not where.has_index():
         change_index(where, [str(folder)], replace=True)
     elif core.needs_indexing(where, folder):
         with _progress("Reading the articles, embedding passages") as progress:
-            report = core.follow_folder(where, folder, progress)
+            report = core.follow_folder(where, folder, progress, _passed_down().index)
         for article_id in report.removed:
             _say("removed", "yellow", f"{article_id}: its file is no longer in {folder}")
         _summarize(report, where)

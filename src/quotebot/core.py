@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -17,8 +18,17 @@ from quotebot import botstate, storage
 from quotebot.answering import READ_PASSAGES, Reading, read, reader
 from quotebot.answering.decision import evidence_features, fitted_threshold, logistic
 from quotebot.botstate import BotMemory
-from quotebot.botstate.postgres import SharedConversations, SharedLimiter, SharedMemory
-from quotebot.indexing import Progress, Report, add, build, embedding, follow_folder, remove
+from quotebot.indexing import (
+    IndexOptions,
+    Progress,
+    Report,
+    add,
+    build,
+    embedding,
+    follow_folder,
+    remove,
+)
+from quotebot.indexing.embedding import EmbeddingOptions
 from quotebot.records import Answer, Conversation, Hit, Turn
 from quotebot.retrieval import (
     RERANKED,
@@ -30,8 +40,17 @@ from quotebot.retrieval import (
     followup,
     rank,
 )
-from quotebot.storage import IndexLocked, Location, Store, StoreError, Version, open_store
-from quotebot.storage.postgres import Conninfo
+from quotebot.settings import Settings
+from quotebot.sources import SUPPORTED_SUFFIXES, SourceOptions
+from quotebot.storage import (
+    DenseOptions,
+    IndexLocked,
+    Location,
+    Store,
+    StoreError,
+    Version,
+    open_store,
+)
 from quotebot.text import stems
 
 __all__ = [
@@ -39,32 +58,32 @@ __all__ = [
     "Answer",
     "BotMemory",
     "Conversation",
+    "EmbeddingOptions",
     "Engine",
     "FittedModelMismatch",
     "IndexLocked",
+    "IndexOptions",
     "Location",
+    "Options",
     "Progress",
     "Report",
-    "SharedConversations",
-    "SharedLimiter",
-    "SharedMemory",
     "Store",
+    "SUPPORTED_SUFFIXES",
     "StoreError",
     "Turn",
     "Version",
     "add",
     "answer",
     "answer_with",
+    "bearing",
     "bot_memory",
     "build",
-    "conversation_store",
+    "configure",
     "follow_folder",
     "location",
     "needs_indexing",
     "open_store",
     "plain_question",
-    "question_limiter",
-    "question_memory",
     "remove",
 ]
 
@@ -375,11 +394,52 @@ def answer(question: str, k: int = DEFAULT_K, index_dir: Path = Path("index")) -
     return engine.answer(question, k)
 
 
-def location(index_dir: Path, database_url: str | None = None) -> Store:
+@dataclass(frozen=True)
+class Options:
+    """Everything the settings say below the front ends, as the option objects each stage
+    takes; a front end reads the settings once and passes these down.
+
+    ### Usage example (in a front end, ``settings`` read once)
+    ```python
+    options = Options.from_settings(settings)
+    configure(options)
+    store = location(Path("index"), None, options.dense)
+    engine = Engine(store, options.show_threshold)
+    ```
+    """
+
+    index: IndexOptions = IndexOptions()
+    embedding: EmbeddingOptions = EmbeddingOptions()
+    dense: DenseOptions = DenseOptions()
+    show_threshold: float | None = None  # None: the fitted one
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Options:
+        """The options the settings (environment and .env) give."""
+        return cls(
+            IndexOptions(
+                max_passages=settings.embedding.max_passages,
+                sources=SourceOptions.from_settings(settings),
+            ),
+            EmbeddingOptions(settings.embedding.backend, settings.embedding.cache_dir),
+            DenseOptions(settings.storage.dense_index, settings.storage.flat_limit),
+            settings.answers.answer_threshold,
+        )
+
+
+def configure(options: Options) -> None:
+    """Embed as the options say from now on, in this process (the model is loaded once)."""
+    embedding.use(options.embedding)
+
+
+def location(
+    index_dir: Path, database_url: str | None = None, dense: DenseOptions | None = None
+) -> Store:
     """Where the index is, as the front end's options say: the database when a URL is
     given, else the folder (made absolute, so that what is said about it is unambiguous:
-    "no index in /srv/quotebot/index", not "no index in index")."""
-    return storage.store_at(index_dir, database_url)
+    "no index in /srv/quotebot/index", not "no index in index"), writing the FAISS index
+    ``dense`` says."""
+    return storage.store_at(index_dir, database_url, dense or DenseOptions())
 
 
 def needs_indexing(store: Store, articles_dir: Path) -> bool:
@@ -401,26 +461,16 @@ def bot_memory(database_url: str | None, per_minute: int) -> BotMemory:
     return botstate.open_memory(database_url, per_minute)
 
 
-# -- until the bot takes bot_memory (issue 26, its Telegram part) ---------------------------
-
-
-def _database_url(where: Location) -> str | None:
-    return getattr(where, "url", None)
-
-
-def question_limiter(where: Location, per_minute: int) -> SharedLimiter | None:
-    """The bot's question limit in the database of ``where``, if it is one."""
-    url = _database_url(where)
-    return SharedLimiter(Conninfo(url), per_minute) if url else None
-
-
-def question_memory(where: Location, keep: int) -> SharedMemory | None:
-    """The bot's question memory in the database of ``where``, if it is one."""
-    url = _database_url(where)
-    return SharedMemory(Conninfo(url), keep) if url else None
-
-
-def conversation_store(where: Location, keep: int) -> SharedConversations | None:
-    """The bot's conversations in the database of ``where``, if it is one."""
-    url = _database_url(where)
-    return SharedConversations(Conninfo(url), keep) if url else None
+def bearing(index: Version, question: str, hits: Sequence[Hit], share: float) -> list[Hit]:
+    """The hits that bear on the question: their article's title and the passage hold at
+    least ``share`` of the weight of the question's terms (the rarer a term in the index,
+    the more it weighs; terms no passage holds left out), as the search's second stage
+    weighs them. A passage near in meaning but about something else is left out."""
+    query = evidence.analyse(question, index)
+    known = 1.0 - query.unknown
+    return [
+        hit
+        for hit in hits
+        if known > 0
+        and evidence.coverage(query, f"{hit.passage.title}\n{hit.passage.text}") >= share * known
+    ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.ext import Application
 from tests.auxil.bot_runner import running_bot, settings_for
 from tests.auxil.fake_telegram import FakeTelegram
 from tests.auxil.website import article_html, serve
@@ -168,13 +170,22 @@ def article_site() -> Iterator[str]:
 
 
 def test_add_url_for_admins(
-    fake: FakeTelegram, uid: int, article_site: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeTelegram,
+    uid: int,
+    article_site: str,
+    monkeypatch: pytest.MonkeyPatch,
+    bot: Application,  # type: ignore[type-arg]
 ) -> None:
     chat, admin = admin_chat(fake)
     refused = fake.message(chat, admin, f"/add {article_site}")
     reply = fake.replies_to(refused)[0].result["text"]
     assert reply.startswith("Nothing was indexed") and article_site in reply
-    monkeypatch.setenv("QUOTEBOT_ALLOW_PRIVATE_URLS", "true")  # the test site is on loopback
+    # As a bot started with QUOTEBOT_ALLOW_PRIVATE_URLS=true (the test site is on loopback);
+    # the settings are read once, when the bot starts, and passed down as options.
+    options = bot.bot_data.options
+    sources = replace(options.index.sources, allow_private_urls=True)
+    loopback = replace(options, index=replace(options.index, sources=sources))
+    monkeypatch.setattr(bot.bot_data, "options", loopback)
     command = fake.message(chat, admin, f"/add {article_site}")
     reply = fake.replies_to(command)[0].result["text"]
     assert reply.startswith("Added: Lighthouse keepers return")

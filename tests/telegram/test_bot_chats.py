@@ -111,7 +111,7 @@ def test_too_many_questions_get_one_friendly_note(
     uid: int,
     bot: Application,  # type: ignore[type-arg]
 ) -> None:
-    QUESTIONS_PER_MINUTE = bot.bot_data["quotebot"].limiter.per_minute
+    QUESTIONS_PER_MINUTE = bot.bot_data.memory.limiter.per_minute
     user = fake.user(uid)
     chat = fake.private_chat(user)
     questions = [fake.message(chat, user, AGADEZ) for _ in range(QUESTIONS_PER_MINUTE + 2)]

@@ -19,13 +19,22 @@ from quotebot import storage
 from quotebot.indexing import embedding
 from quotebot.indexing.passages import split_passages
 from quotebot.records import Article, Passage
-from quotebot.settings import Settings
-from quotebot.sources import SourceError, read_sources
+from quotebot.sources import SourceError, SourceOptions, read_sources
 
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""
 
 EMBED_CHUNK = 256  # passages per encode call; the backend batches them by length
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How a change reads and splits articles (a front end makes them from the settings)."""
+
+    max_passages: int = 2000
+    """Passages kept of one article, its first (``QUOTEBOT_MAX_PASSAGES``)."""
+    sources: SourceOptions = field(default_factory=SourceOptions)
+    """Limits on reading files and fetching URLs."""
 
 
 @dataclass
@@ -50,7 +59,10 @@ class Report:
 
 
 def build(
-    location: storage.Location, sources: Iterable[str | Path], progress: Progress | None = None
+    location: storage.Location,
+    sources: Iterable[str | Path],
+    progress: Progress | None = None,
+    options: IndexOptions = IndexOptions(),
 ) -> Report:
     """Build the index from scratch from sources; only when complete does it go live.
 
@@ -58,7 +70,7 @@ def build(
     index is left as it was.
     """
     store = storage.open_store(location)
-    read = read_sources(sources)
+    read = read_sources(sources, options.sources)
     report = Report(skipped=read.errors)
     if not read.articles:  # the index stays as it was; say what it holds
         _count(report, storage.live_or_none(store, None, strict=False))
@@ -70,16 +82,19 @@ def build(
         for article in read.articles:
             _classify(report, article, old.get(article.id))
         report.removed = [i for i in old if i not in {a.id for a in read.articles}]
-        _write(change, read.articles, previous, report, progress)
+        _write(change, read.articles, previous, report, progress, options)
     return report
 
 
 def add(
-    location: storage.Location, sources: Iterable[str | Path], progress: Progress | None = None
+    location: storage.Location,
+    sources: Iterable[str | Path],
+    progress: Progress | None = None,
+    options: IndexOptions = IndexOptions(),
 ) -> Report:
     """Add articles to the index, replacing those with the same id; the rest stay."""
     store = storage.open_store(location)
-    read = read_sources(sources)
+    read = read_sources(sources, options.sources)
     report = Report(skipped=read.errors)
     if not read.articles:
         _count(report, storage.live_or_none(store, None, strict=False))
@@ -93,14 +108,17 @@ def add(
             _classify(report, article, old.get(article.id))
             articles[article.id] = article
         if report.added or report.updated:
-            _write(change, list(articles.values()), previous, report, progress)
+            _write(change, list(articles.values()), previous, report, progress, options)
         else:
             _count(report, previous)
     return report
 
 
 def follow_folder(
-    location: storage.Location, folder: Path, progress: Progress | None = None
+    location: storage.Location,
+    folder: Path,
+    progress: Progress | None = None,
+    options: IndexOptions = IndexOptions(),
 ) -> Report:
     """Bring the index in line with a folder of articles (what ``quotebot run`` does): add
     what is new or changed there, and remove the articles read from it before whose file
@@ -108,7 +126,7 @@ def follow_folder(
     elsewhere (``index add``, the bot's /add) stay, and so do those of a file that could
     not be read this time.
     """
-    read = read_sources([folder])
+    read = read_sources([folder], options.sources)
     report = Report(skipped=read.errors)
     with storage.open_store(location).changing(embedding.DIMENSION) as change:
         report.notes += change.notes
@@ -127,7 +145,7 @@ def follow_folder(
                 report.removed.append(article.id)
                 del articles[article.id]
         if report.added or report.updated or report.removed:
-            _write(change, list(articles.values()), previous, report, progress)
+            _write(change, list(articles.values()), previous, report, progress, options)
         else:
             _count(report, previous)
     return report
@@ -151,7 +169,9 @@ def _file_of(source: str | None) -> str:
     return path if line.isdigit() and path.endswith((".json", ".jsonl")) else source
 
 
-def remove(location: storage.Location, ids: Iterable[str]) -> Report:
+def remove(
+    location: storage.Location, ids: Iterable[str], options: IndexOptions = IndexOptions()
+) -> Report:
     """Remove articles by id. Ids not in the index are reported in ``skipped``."""
     report = Report()
     store = storage.open_store(location)
@@ -165,7 +185,7 @@ def remove(location: storage.Location, ids: Iterable[str]) -> Report:
             else:
                 report.removed.append(article_id)
         if report.removed:
-            _write(change, list(articles.values()), previous, report, None)
+            _write(change, list(articles.values()), previous, report, None, options)
         else:
             _count(report, previous)
     return report
@@ -202,8 +222,9 @@ def _write(
     previous: storage.Version | None,
     report: Report,
     progress: Progress | None,
+    options: IndexOptions,
 ) -> None:
-    limit = Settings().embedding.max_passages
+    limit = options.max_passages
     passages = []
     for article in articles:
         kept = split_passages(article, limit + 1)  # one more, to know whether it was cut

@@ -2,13 +2,15 @@
 
 Three backends compute the same vectors from the same weights: ``torch``
 (sentence-transformers), ``onnx`` (ONNX Runtime, float32) and ``onnx-int8`` (ONNX Runtime,
-int8 weights; the default, about twice as fast as torch here). The
-``QUOTEBOT_EMBEDDING_BACKEND`` setting chooses; an index built with one opens with any.
+int8 weights; the default, about twice as fast as torch here). :class:`EmbeddingOptions`
+choose (a front end makes them from ``QUOTEBOT_EMBEDDING_BACKEND`` and ``QUOTEBOT_CACHE_DIR``
+and hands them to :func:`use`); an index built with one backend opens with any.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
@@ -78,26 +80,40 @@ class TorchEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-@cache
-def configured_backend() -> Backend:
-    """The backend named by ``QUOTEBOT_EMBEDDING_BACKEND`` (default ``onnx-int8``), read once."""
-    from quotebot.settings import Settings
+@dataclass(frozen=True)
+class EmbeddingOptions:
+    """Which backend embeds, and where an exported ONNX model is kept."""
 
-    return Settings().embedding.backend
+    backend: Backend = "onnx-int8"
+    cache_dir: Path = Path("~/.cache/quotebot")
+
+
+_chosen = [EmbeddingOptions()]
+
+
+def use(options: EmbeddingOptions) -> None:
+    """Embed with these options from now on in this process (what a front end sets once)."""
+    _chosen[0] = options
+
+
+def configured_backend() -> Backend:
+    """The backend :func:`use` chose (default ``onnx-int8``)."""
+    return _chosen[0].backend
 
 
 def encoder(backend: Backend | None = None) -> Encoder:
-    """The encoder for a backend (default: the configured one), loaded once per process."""
-    return _load_encoder(backend or configured_backend())
+    """The encoder for a backend (default: the chosen one), loaded once per process."""
+    return _load_encoder(backend or configured_backend(), _chosen[0].cache_dir)
 
 
 @cache
-def _load_encoder(backend: Backend) -> Encoder:
+def _load_encoder(backend: Backend, cache_dir: Path) -> Encoder:
     if backend == "torch":
         return TorchEncoder()
     from quotebot.indexing.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(model_path(), MODEL_NAME, quantized=backend == "onnx-int8")
+    quantized = backend == "onnx-int8"
+    return OnnxEncoder(model_path(), MODEL_NAME, quantized=quantized, cache=cache_dir)
 
 
 def encode(

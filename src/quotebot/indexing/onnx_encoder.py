@@ -33,26 +33,23 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _ATTENTION_BUDGET = 8 * 256 * 256
 
 
-def cache_dir() -> Path:
-    """Where exported models are kept: $QUOTEBOT_CACHE_DIR, else ~/.cache/quotebot."""
-    from quotebot.settings import Settings
-
-    return Settings().embedding.cache_dir.expanduser()
+DEFAULT_CACHE = Path("~/.cache/quotebot")
+"""Where exported models are kept unless told otherwise (``QUOTEBOT_CACHE_DIR``)."""
 
 
-def model_file(source: Path, name: str, quantized: bool) -> Path:
+def model_file(source: Path, name: str, quantized: bool, cache: Path = DEFAULT_CACHE) -> Path:
     """The cached ONNX file of the model in ``source``, exported (and quantized) if missing.
 
     The name carries a fingerprint of the weights, the package versions that shape the
     export and :data:`RECIPE`, so an upgrade exports again instead of reusing a stale file.
     """
     fingerprint = _fingerprint(source)
-    folder = cache_dir()
+    folder = cache.expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         folder = Path(tempfile.gettempdir()) / "quotebot-cache"
-        log.warning("cannot write %s; exporting the ONNX model to %s", cache_dir(), folder)
+        log.warning("cannot write %s; exporting the ONNX model to %s", cache, folder)
         folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / f"{name}-{fingerprint}-fp32.onnx"
     int8 = folder / f"{name}-{fingerprint}-int8.onnx"
@@ -87,7 +84,15 @@ def _export_in_child(source: Path, fp32: Path, int8: Path | None) -> None:
 class OnnxEncoder:
     """Encodes texts with an ONNX Runtime session and the model's own fast tokenizer."""
 
-    def __init__(self, source: Path, name: str, *, quantized: bool, threads: int = 0) -> None:
+    def __init__(
+        self,
+        source: Path,
+        name: str,
+        *,
+        quantized: bool,
+        threads: int = 0,
+        cache: Path = DEFAULT_CACHE,
+    ) -> None:
         """Load (exporting first if needed) the model in ``source``.
 
         Args:
@@ -95,11 +100,12 @@ class OnnxEncoder:
             name: The model's name, the start of the cached file's name.
             quantized: Use the int8 model instead of float32.
             threads: ONNX Runtime intra-op threads; 0 lets it choose (one per core).
+            cache: Where the exported model is kept.
         """
         import onnxruntime
         from tokenizers import Tokenizer
 
-        path = model_file(source, name, quantized)
+        path = model_file(source, name, quantized, cache)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

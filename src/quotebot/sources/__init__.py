@@ -52,12 +52,12 @@ def read_sources(sources: Iterable[str | Path], options: SourceOptions | None = 
 
     Args:
         sources: Files, folders, or ``http://`` / ``https://`` URLs (as str).
-        options: Size limits and fetch settings. Defaults to the QUOTEBOT_* settings.
+        options: Size limits and fetch settings. Defaults to ``SourceOptions()``.
 
     Returns:
         The articles read and the errors met, in source order.
     """
-    options = options or SourceOptions.from_settings()
+    options = options or SourceOptions()
     result = ReadResult()
     seen: dict[str, str] = {}
     for source in _expand(sources, result.errors):

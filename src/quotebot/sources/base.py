@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from quotebot.settings import Settings
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
@@ -16,7 +18,7 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """Limits on reading sources; :meth:`from_settings` reads them from the environment."""
+    """Limits on reading sources; a front end makes them :meth:`from_settings`."""
 
     max_file_bytes: int = MAX_FILE_BYTES
     max_download_bytes: int = 10 * 1024 * 1024
@@ -26,11 +28,8 @@ class SourceOptions:
     feed_timeout: float = 60.0
 
     @classmethod
-    def from_settings(cls) -> SourceOptions:
-        """The options set by QUOTEBOT_* settings (see .env.example)."""
-        from quotebot.settings import Settings
-
-        settings = Settings()
+    def from_settings(cls, settings: Settings) -> SourceOptions:
+        """The options the QUOTEBOT_* settings give (see .env.example)."""
         return cls(
             max_file_bytes=int(settings.sources.max_file_mb * 1e6),
             max_download_bytes=int(settings.sources.max_download_mb * 1e6),

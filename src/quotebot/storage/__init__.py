@@ -18,6 +18,7 @@ from quotebot.storage.folder import (
     LOCK,
     MANIFEST,
     VECTORS,
+    DenseOptions,
     FolderStore,
     FolderVersion,
     complete_versions,
@@ -53,6 +54,7 @@ __all__ = [
     "VECTORS",
     "Change",
     "Database",
+    "DenseOptions",
     "FolderStore",
     "Index",
     "IndexDamaged",
@@ -87,7 +89,11 @@ def open_store(where: Location) -> Store:
     return where
 
 
-def store_at(index_dir: Path, database_url: str | None = None) -> Store:
+def store_at(
+    index_dir: Path, database_url: str | None = None, dense: DenseOptions | None = None
+) -> Store:
     """The store a front end's options name: the database when a URL is given, else the
-    index folder."""
-    return Database(database_url) if database_url else FolderStore(index_dir.absolute())
+    index folder (writing the FAISS index ``dense`` says)."""
+    if database_url:
+        return Database(database_url)
+    return FolderStore(index_dir.absolute(), dense or DenseOptions())

@@ -9,23 +9,25 @@ import hashlib
 import logging
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from quotebot import core
 from quotebot.records import ArticleInfo
 from quotebot.telegram._formatting import Block, Run, text_blocks
 from quotebot.telegram._replies import reply, typing
-from quotebot.telegram._state import BotState, state_of
+from quotebot.telegram._state import BotContext, BotState, state_of
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """The Bot API serves files up to 20 MB to bots."""
 ONLY_ADMINS = "Thanks! Only the bot's admins can add articles, so nothing was indexed."
+ONLY_ADMINS_ADD = "Only the bot's admins can add articles."
+ONLY_ADMINS_REMOVE = "Only the bot's admins can remove articles."
 ONLY_WEB_ADDRESSES = (
     "Nothing was indexed: /add takes http:// or https:// addresses of articles or feeds "
     "(to add a file, send it to me as a document)."
@@ -38,9 +40,18 @@ _UNSAFE = re.compile(r"[^\w.\-]+")
 _WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
 
 
-def _admin(update: Update, state: BotState) -> bool:
-    user = update.effective_user
-    return state.is_admin(user.id if user else None)
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def refusal(text: str) -> Handler:
+    """A handler that says ``text``: what the admin commands answer everyone else (they are
+    behind the admins' ``filters.User``; this one takes what it lets through)."""
+
+    async def refuse(update: Update, context: BotContext) -> None:
+        if update.effective_message is not None:
+            await reply(update.effective_message, text_blocks(text))
+
+    return refuse
 
 
 def _safe_name(name: str | None, unique_id: str) -> str:
@@ -58,7 +69,7 @@ def _safe_name(name: str | None, unique_id: str) -> str:
     return f"{stem}-{digest}{path.suffix[:20]}"
 
 
-async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def receive_document(update: Update, context: BotContext) -> None:
     """A document: from an admin, index it at once; from anyone else, decline politely.
 
     (In groups with privacy mode on, Telegram delivers only documents sent in reply to the bot
@@ -68,9 +79,6 @@ async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None or message.document is None:
         return
     state = state_of(context)
-    if not _admin(update, state):
-        await reply(message, text_blocks(ONLY_ADMINS))
-        return
     document = message.document
     name = _safe_name(document.file_name, document.file_unique_id)
     if document.file_size and document.file_size > MAX_DOWNLOAD:
@@ -88,15 +96,12 @@ async def receive_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await reply(message, blocks)
 
 
-async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def add_command(update: Update, context: BotContext) -> None:
     """/add URL (admins): fetch an article from the web and index it."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
-    if not _admin(update, state):
-        await reply(message, text_blocks("Only the bot's admins can add articles."))
-        return
     urls = [arg for arg in context.args or [] if arg.strip()]
     if not urls:
         await reply(message, text_blocks("Usage: /add URL (the address of an article or feed)"))
@@ -109,22 +114,19 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply(message, blocks)
 
 
-async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove_command(update: Update, context: BotContext) -> None:
     """/remove ID (admins): remove articles by id (as /sources shows them)."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
-    if not _admin(update, state):
-        await reply(message, text_blocks("Only the bot's admins can remove articles."))
-        return
     ids = [arg for arg in context.args or [] if arg.strip()]
     if not ids:
         await reply(message, text_blocks("Usage: /remove ID (the ids /sources shows)"))
         return
     async with state.write_lock:
         try:
-            report = await asyncio.to_thread(core.remove, state.index_dir, ids)
+            report = await asyncio.to_thread(core.remove, state.store, ids, state.options.index)
         except core.StoreError as error:
             await reply(message, text_blocks(f"Nothing was removed: {error}"))
             return
@@ -138,18 +140,18 @@ async def _add(state: BotState, sources: Sequence[str | Path], folder: str | Non
     """Index sources (one writer at a time) and describe what happened."""
     async with state.write_lock:
         try:
-            report = await asyncio.to_thread(_add_and_give_back, state.index_dir, sources)
+            report = await asyncio.to_thread(_add_and_give_back, state, sources)
         except (core.StoreError, OSError, ValueError) as error:
             log.error("indexing failed: %s", error)
             return text_blocks(f"Nothing was indexed: {_clean(str(error), folder)}")
     return _describe(report, state, folder)
 
 
-def _add_and_give_back(where: core.Location, sources: Sequence[str | Path]) -> core.Report:
+def _add_and_give_back(state: BotState, sources: Sequence[str | Path]) -> core.Report:
     """``core.add``, then the memory it used handed back to the system: a big page's parse
     and its embedding batches otherwise stay in the process (glibc keeps freed memory)."""
     try:
-        return core.add(where, sources)
+        return core.add(state.store, sources, None, state.options.index)
     finally:
         _give_memory_back()
 

@@ -20,26 +20,18 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from quotebot import core
-from quotebot.core import Engine
 from quotebot.settings import Settings
 from quotebot.telegram import _admin, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
 from quotebot.telegram._replies import APOLOGY_WINDOW, Undelivered, reply
-from quotebot.telegram._state import (
-    REMEMBERED_QUESTIONS,
-    STATE_KEY,
-    BotState,
-    QuestionLimiter,
-    state_of,
-)
+from quotebot.telegram._state import CONTEXT_TYPES, BotContext, BotState, state_of
 from quotebot.telegram._updates import UpdatesRequest
 
 log = logging.getLogger("quotebot.telegram")
@@ -122,13 +114,13 @@ def api_urls(settings: Settings) -> tuple[str, str]:
     return base, files
 
 
-def build_application(settings: Settings, index_dir: core.Location | None = None) -> Application:  # type: ignore[type-arg]
-    """The bot's Application with every handler, answering from the index in ``index_dir``
-    (a folder, or the database).
+def build_application(settings: Settings, store: core.Store | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot's Application with every handler, answering from the index in ``store``.
 
     Args:
-        settings: The token, API URLs, admins, allowed chats and limits.
-        index_dir: The index folder. Defaults to ``settings.paths.index_dir``.
+        settings: The token, API URLs, admins, allowed chats and limits, and the options
+            passed down (read once, by the front end).
+        store: Where the index is. Defaults to the one the settings name.
 
     Raises:
         BotConfigError: the token is missing or malformed.
@@ -143,27 +135,22 @@ def build_application(settings: Settings, index_dir: core.Location | None = None
         .rate_limiter(RateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_start)
+        .context_types(CONTEXT_TYPES)
         .build()
     )
-    folder = index_dir or core.location(settings.paths.index_dir, settings.storage.database_url)
-    application.bot_data[STATE_KEY] = BotState(
-        settings=settings,
-        index_dir=folder,
-        engine=Engine(folder),
-        limiter=core.question_limiter(folder, settings.telegram.questions_per_minute)
-        or QuestionLimiter(settings.telegram.questions_per_minute),
+    options = core.Options.from_settings(settings)
+    core.configure(options)
+    store = store or core.location(
+        settings.paths.index_dir, settings.storage.database_url or None, options.dense
     )
-    memory = core.question_memory(folder, REMEMBERED_QUESTIONS)
-    if memory is not None:
-        application.bot_data[STATE_KEY].questions = memory
-    conversations = core.conversation_store(folder, REMEMBERED_QUESTIONS)
-    if conversations is not None:
-        application.bot_data[STATE_KEY].conversations = conversations
-    _add_handlers(application)
+    state: BotState = application.bot_data
+    state.set_up(settings, store, options)
+    _add_handlers(application, state.admins)
     return application
 
 
-def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
+def _add_handlers(application: Application, admins: filters.User) -> None:  # type: ignore[type-arg]
+    """Every handler; the admin commands behind ``admins``, with a refusal for the rest."""
     new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE & new
     groups = filters.ChatType.GROUPS & new
@@ -174,14 +161,18 @@ def _add_handlers(application: Application) -> None:  # type: ignore[type-arg]
             CommandHandler(["start", "help"], _questions.help_command, filters=new),
             CommandHandler("sources", _questions.sources_command, filters=new),
             CommandHandler("ask", _questions.ask_command, filters=new),
-            CommandHandler("add", _admin.add_command, filters=new),
-            CommandHandler("remove", _admin.remove_command, filters=new),
-            CommandHandler("why", _questions.why_command, filters=new),
+            CommandHandler("add", _admin.add_command, filters=new & admins),
+            CommandHandler("add", _admin.refusal(_admin.ONLY_ADMINS_ADD), filters=new),
+            CommandHandler("remove", _admin.remove_command, filters=new & admins),
+            CommandHandler("remove", _admin.refusal(_admin.ONLY_ADMINS_REMOVE), filters=new),
+            CommandHandler("why", _questions.why_command, filters=new & admins),
+            CommandHandler("why", _admin.refusal(_questions.ONLY_ADMINS_WHY), filters=new),
             CommandHandler("new", _questions.new_command, filters=new),
             MessageHandler(filters.TEXT & new & UNMARKED_ASK, _questions.ask_command),
             MessageHandler(private & text, _questions.ask),
             MessageHandler(groups & text & ADDRESSED, _questions.ask),
-            MessageHandler(filters.Document.ALL & new, _admin.receive_document),
+            MessageHandler(filters.Document.ALL & new & admins, _admin.receive_document),
+            MessageHandler(filters.Document.ALL & new, _admin.refusal(_admin.ONLY_ADMINS)),
             MessageHandler(private & ~filters.StatusUpdate.ALL, _questions.not_a_question),
             CallbackQueryHandler(_questions.more_sources, pattern=f"^{_questions.MORE}"),
             CallbackQueryHandler(_questions.expired_button),
@@ -194,7 +185,7 @@ async def _start(application: Application) -> None:  # type: ignore[type-arg]
     """Before the first update is taken: load the models, so that the first question is
     answered as fast as the rest, and register the command menu."""
     started = time.monotonic()
-    state = application.bot_data[STATE_KEY]
+    state: BotState = application.bot_data
     try:
         await asyncio.to_thread(state.engine.warm)
     except core.StoreError as error:  # questions will say the articles are unavailable
@@ -213,7 +204,7 @@ async def _register_commands(application: Application) -> None:  # type: ignore[
     log.info("answering as @%s", application.bot.username)
 
 
-async def _only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _only_allowed_chats(update: Update, context: BotContext) -> None:
     """Drop updates from chats not in ALLOWED_CHAT_IDS (when it is set)."""
     allowed = state_of(context).settings.telegram.allowed_chat_ids
     chat = update.effective_chat
@@ -225,7 +216,7 @@ async def _only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE
     raise ApplicationHandlerStop
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log any failure (never the token or message text) and tell the asker, unless an
     answer may already have reached them; keep serving. It cannot raise."""
     try:
@@ -234,7 +225,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("the error handler failed too: %s", type(third).__name__)
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: BotContext) -> None:
     error = context.error
     if update is None and isinstance(error, TelegramError):
         log.warning("trouble talking to Telegram (will retry): %s", error)
@@ -254,7 +245,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _apologise(update, context)
 
 
-async def _apologise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _apologise(update: Update, context: BotContext) -> None:
     """Say sorry once: on the button when its press is not answered yet, else in the chat."""
     query = update.callback_query
     try:
@@ -275,10 +266,10 @@ async def _apologise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         log.warning("could not tell the user about the failure: %s", second)
 
 
-def _answered(press: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def _answered(press: str, context: BotContext) -> bool:
     """Whether a handler already answered this button press (and forget it)."""
-    state = context.bot_data.get(STATE_KEY)
-    if not isinstance(state, BotState) or press not in state.answered_presses:
+    state = state_of(context)
+    if press not in state.answered_presses:
         return False
     state.answered_presses.discard(press)
     return True
@@ -315,7 +306,7 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
-def run_bot(settings: Settings, index_dir: core.Location | None = None) -> None:
+def run_bot(settings: Settings, store: core.Store | None = None) -> None:
     """Run the bot until stopped (Ctrl-C, SIGTERM): long polling, or with
     ``TELEGRAM_WEBHOOK_URL`` set, python-telegram-bot's webhook server on
     ``TELEGRAM_WEBHOOK_LISTEN``, which takes only updates that carry the secret token.
@@ -329,7 +320,7 @@ def run_bot(settings: Settings, index_dir: core.Location | None = None) -> None:
     webhook = settings.telegram.webhook_url
     listen = _listen_address(settings.telegram.webhook_listen) if webhook else None
     asyncio.run(_check_token(settings, token))
-    application = build_application(settings, index_dir)
+    application = build_application(settings, store)
     if webhook and listen:
         secret = webhook_secret(settings, token)
         log.info("taking updates at %s (listening on %s:%d)", webhook, *listen)

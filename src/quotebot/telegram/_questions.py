@@ -16,12 +16,9 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from quotebot import core
 from quotebot.records import Hit
-from quotebot.retrieval import evidence
-from quotebot.sources import SUPPORTED_SUFFIXES
 from quotebot.telegram._addressing import question_of
 from quotebot.telegram._formatting import (
     Block,
@@ -32,7 +29,7 @@ from quotebot.telegram._formatting import (
     text_blocks,
 )
 from quotebot.telegram._replies import reply, typing
-from quotebot.telegram._state import BotState, state_of
+from quotebot.telegram._state import BotContext, BotState, state_of
 from quotebot.terminal import render_explanation
 
 log = logging.getLogger(__name__)
@@ -64,7 +61,7 @@ def _help_text(username: str, admin: bool) -> list[str]:
         "a question that stands on its own starts afresh, and /new forgets the conversation.",
     ]
     if admin:
-        kinds = ", ".join(SUPPORTED_SUFFIXES[:-1]) + f" or {SUPPORTED_SUFFIXES[-1]}"
+        kinds = ", ".join(core.SUPPORTED_SUFFIXES[:-1]) + f" or {core.SUPPORTED_SUFFIXES[-1]}"
         lines.append(
             f"Admin: send me an article as a file ({kinds}) to add it; "
             "/add URL adds an article from the web; /remove ID removes one; /why, as a reply "
@@ -73,17 +70,16 @@ def _help_text(username: str, admin: bool) -> list[str]:
     return lines
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """/start and /help: how to ask, in private and in groups."""
     message = update.effective_message
     if message is None:
         return
-    user = update.effective_user
-    admin = state_of(context).is_admin(user.id if user else None)
+    admin = bool(state_of(context).admins.check_update(update))
     await reply(message, text_blocks(*_help_text(context.bot.username, admin)))
 
 
-async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources_command(update: Update, context: BotContext) -> None:
     """/sources: the indexed articles, with titles, links and ids."""
     message = update.effective_message
     if message is None:
@@ -102,12 +98,12 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(message, [header, *source_blocks(articles)])
 
 
-async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_command(update: Update, context: BotContext) -> None:
     """/ask QUESTION (also /ask@thisbot); /ask alone gets a usage hint."""
     await ask(update, context)
 
 
-async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask(update: Update, context: BotContext) -> None:
     """Answer the question a message asks, as a reply to it."""
     message = update.effective_message
     if message is None:
@@ -119,7 +115,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = state_of(context)
     user = update.effective_user
     try:
-        allowed, wait, tell = state.limiter.allow(user.id if user else message.chat_id)
+        allowed, wait, tell = state.memory.limiter.allow(user.id if user else message.chat_id)
     except core.StoreError as error:  # the shared limit's database is down: the index too
         log.error("no usable index: %s", error)
         await reply(message, text_blocks(UNAVAILABLE))
@@ -128,7 +124,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if tell:
             note = (
                 f"You're asking faster than I can keep up with (up to "
-                f"{state.limiter.per_minute} questions a minute). "
+                f"{state.memory.limiter.per_minute} questions a minute). "
                 f"Please ask again in {math.ceil(wait)} seconds."
             )
             await reply(message, text_blocks(note))
@@ -148,16 +144,16 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.error("no usable index: %s", error)
             await reply(message, text_blocks(UNAVAILABLE))
             return
-    state.conversations.save(key, conversation.to_json())
+    state.memory.conversations.save(key, conversation.to_json())
     log.info("answering in chat %s (found: %s)", message.chat_id, result.found)
     markup = _more_button(1) if result.found and others else None
     sent = await reply(message, answer_blocks(result), markup)
     for part in sent:  # for "More sources", /why and follow-ups in reply to any part
         state.remember(part.chat_id, part.message_id, question)
-        state.conversations.link(part.chat_id, part.message_id, key)
+        state.memory.conversations.link(part.chat_id, part.message_id, key)
 
 
-def _conversation_key(message: Message, context: ContextTypes.DEFAULT_TYPE) -> str:
+def _conversation_key(message: Message, context: BotContext) -> str:
     """The conversation a question belongs to: its private chat's; in a group, the reply
     chain's when it replies to one of the bot's answers to the same user, else a new one
     (two users in a group never share a conversation)."""
@@ -167,20 +163,20 @@ def _conversation_key(message: Message, context: ContextTypes.DEFAULT_TYPE) -> s
     chain = f"group:{message.chat_id}:{user}:"
     replied = message.reply_to_message
     if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
-        key = state_of(context).conversations.thread(message.chat_id, replied.message_id)
+        key = state_of(context).memory.conversations.thread(message.chat_id, replied.message_id)
         if key is not None and key.startswith(chain):
             return key
     return f"{chain}{message.message_id}"
 
 
-async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def new_command(update: Update, context: BotContext) -> None:
     """/new: forget the conversation (in a group: the reply chain /new answers, if any)."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
     key = _conversation_key(message, context)
-    state.conversations.save(key, core.Conversation().to_json())
+    state.memory.conversations.save(key, core.Conversation().to_json())
     await reply(message, text_blocks(NEW_CONVERSATION))
 
 
@@ -200,7 +196,7 @@ def _more_button(start: int) -> InlineKeyboardMarkup:
 
 
 def _question_behind(
-    message: MaybeInaccessibleMessage | None, context: ContextTypes.DEFAULT_TYPE
+    message: MaybeInaccessibleMessage | None, context: BotContext
 ) -> tuple[str, Message] | None:
     """The question an answer message answers, and the message that asked it (or the answer)."""
     if not isinstance(message, Message):
@@ -208,14 +204,14 @@ def _question_behind(
     asked = message.reply_to_message
     if asked is not None and asked.from_user and asked.from_user.id == context.bot.id:
         asked = None
-    remembered = state_of(context).questions.get((message.chat_id, message.message_id))
+    remembered = state_of(context).memory.questions.get((message.chat_id, message.message_id))
     question = remembered or (question_of(asked, context.bot) if asked is not None else "")
     if not question:
         return None
     return question, asked or message
 
 
-async def more_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more_sources(update: Update, context: BotContext) -> None:
     """The "More sources" button: the next passages, with title, paragraph and a short quote."""
     query = update.callback_query
     if query is None:
@@ -269,14 +265,7 @@ def _bearing(state: BotState, question: str, hits: Sequence[Hit]) -> list[Hit]:
     least :data:`BEARS` of the weight of the question's terms (the rarer a term in the
     index, the more it weighs; terms no passage holds left out), as the search's second
     stage weighs them. A passage near in meaning but about something else is left out."""
-    query = evidence.analyse(question, state.engine.index)
-    known = 1.0 - query.unknown
-    return [
-        hit
-        for hit in hits
-        if known > 0
-        and evidence.coverage(query, f"{hit.passage.title}\n{hit.passage.text}") >= BEARS * known
-    ]
+    return core.bearing(state.engine.index, question, hits, BEARS)
 
 
 async def _reachable(state: BotState) -> bool:
@@ -299,16 +288,12 @@ async def _drop_button(message: MaybeInaccessibleMessage | None) -> None:
             log.info("could not remove the button: %s", error)
 
 
-async def why_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def why_command(update: Update, context: BotContext) -> None:
     """/why as a reply to an answer (admins): how it was found, stage by stage."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
-    user = update.effective_user
-    if not state.is_admin(user.id if user else None):
-        await reply(message, text_blocks(ONLY_ADMINS_WHY))
-        return
     answered = message.reply_to_message
     mine = answered is not None and answered.from_user and answered.from_user.id == context.bot.id
     found = _question_behind(answered, context) if mine else None
@@ -328,13 +313,13 @@ async def why_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def expired_button(update: Update, context: BotContext) -> None:
     """Any other button press: answered, and said to have expired."""
     if update.callback_query is not None:
         await update.callback_query.answer(EXPIRED, show_alert=True)
 
 
-async def not_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_a_question(update: Update, context: BotContext) -> None:
     """Something in a private chat that is not a text question (a sticker, an unknown command)."""
     message = update.effective_message
     if message is not None:

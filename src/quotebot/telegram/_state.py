@@ -1,126 +1,63 @@
-"""What the bot keeps while it runs: the engine, the settings, per-user limits."""
+"""What the bot keeps while it runs, typed as ``context.bot_data`` (PTB's ContextTypes): the
+settings, the index's store and the engine over it, the options passed down, who the admins
+are, and its memory between updates (question limit, questions behind answers, conversations:
+``core.BotMemory``, in the process or in the index's database)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot, filters
 
 from quotebot import core
 from quotebot.core import Conversation, Engine
 from quotebot.settings import Settings
 
-REMEMBERED_QUESTIONS = 2000
-WINDOW_SECONDS = 60.0
 
-
-class QuestionLimiter:
-    """At most ``per_minute`` questions per user in any 60 seconds (0: no limit)."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._asked: dict[int, deque[float]] = {}
-        self._warned: dict[int, float] = {}
-
-    def allow(self, user_id: int) -> tuple[bool, float, bool]:
-        """Record a question; return (allowed, seconds to wait, whether to tell the user).
-
-        The user is told once per full window; further questions in it are dropped quietly.
-        """
-        if self.per_minute <= 0:
-            return True, 0.0, False
-        now = self._clock()
-        asked = self._asked.setdefault(user_id, deque())
-        while asked and now - asked[0] >= WINDOW_SECONDS:
-            asked.popleft()
-        if len(asked) < self.per_minute:
-            asked.append(now)
-            self._warned.pop(user_id, None)
-            return True, 0.0, False
-        wait = WINDOW_SECONDS - (now - asked[0])
-        tell = user_id not in self._warned
-        self._warned[user_id] = now
-        return False, wait, tell
-
-
-class LocalConversations:
-    """The conversations and the answer messages' links to them, in this process (the newest
-    ``keep`` of each); the database keeps them when the index is there
-    (``core.SharedConversations``, the same calls)."""
-
-    def __init__(self, keep: int = REMEMBERED_QUESTIONS) -> None:
-        self.keep = keep
-        self._turns: OrderedDict[str, str] = OrderedDict()
-        self._threads: OrderedDict[tuple[int, int], str] = OrderedDict()
-
-    def turns(self, key: str) -> str | None:
-        return self._turns.get(key)
-
-    def save(self, key: str, turns: str) -> None:
-        self._turns[key] = turns
-        self._turns.move_to_end(key)
-        while len(self._turns) > self.keep:
-            self._turns.popitem(last=False)
-
-    def link(self, chat_id: int, message_id: int, key: str) -> None:
-        self._threads[(chat_id, message_id)] = key
-        while len(self._threads) > self.keep:
-            self._threads.popitem(last=False)
-
-    def thread(self, chat_id: int, message_id: int) -> str | None:
-        return self._threads.get((chat_id, message_id))
-
-
-@dataclass
 class BotState:
-    """Everything the handlers share, kept in ``application.bot_data``."""
+    """Everything the handlers share, as ``context.bot_data``. PTB makes it empty, with the
+    Application; :meth:`set_up` fills it before the first update."""
 
     settings: Settings
-    index_dir: core.Location
+    store: core.Store
     engine: Engine
-    limiter: QuestionLimiter | core.SharedLimiter
-    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # (chat id, answer message id) -> question, for "More sources" when the reply is not at hand
-    questions: OrderedDict[tuple[int, int], str] | core.SharedMemory = field(
-        default_factory=OrderedDict
-    )
-    # button presses already answered (a callback query is answered once); dropped when done
-    answered_presses: set[str] = field(default_factory=set)
-    # each private chat's and each group reply chain's last turns, for follow-up questions
-    conversations: LocalConversations | core.SharedConversations = field(
-        default_factory=LocalConversations
-    )
+    options: core.Options
+    memory: core.BotMemory
+    admins: filters.User
+    """The bot's admins (``ADMIN_USER_IDS``): the filter the admin commands are behind."""
+
+    def __init__(self) -> None:
+        self.write_lock = asyncio.Lock()
+        # button presses already answered (a callback query is answered once); dropped when done
+        self.answered_presses: set[str] = set()
+
+    def set_up(self, settings: Settings, store: core.Store, options: core.Options) -> None:
+        """Answer from ``store`` as the settings (read once, by the front end) say."""
+        self.settings, self.store, self.options = settings, store, options
+        self.engine = Engine(store, options.show_threshold)
+        self.memory = core.bot_memory(
+            settings.storage.database_url or None, settings.telegram.questions_per_minute
+        )
+        self.admins = filters.User(user_id=settings.telegram.admin_user_ids)
 
     def conversation(self, key: str) -> Conversation:
         """The conversation kept under ``key`` (a new one when there is none)."""
         quiet = 60 * self.settings.answers.conversation_minutes
-        turns = self.conversations.turns(key)
+        turns = self.memory.conversations.turns(key)
         return Conversation.from_json(turns, quiet=quiet) if turns else Conversation(quiet=quiet)
 
     def remember(self, chat_id: int, message_id: int, question: str) -> None:
         """Remember which question an answer message answers (in the database, when the
         index is there, so that every replica of the bot knows it)."""
-        if isinstance(self.questions, core.SharedMemory):
-            self.questions.remember(chat_id, message_id, question)
-            return
-        self.questions[(chat_id, message_id)] = question
-        while len(self.questions) > REMEMBERED_QUESTIONS:
-            self.questions.popitem(last=False)
-
-    def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.settings.telegram.admin_user_ids
+        self.memory.questions.remember(chat_id, message_id, question)
 
 
-STATE_KEY = "quotebot"
+BotContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotState]
+"""The context every handler gets: ``context.bot_data`` is the :class:`BotState`."""
+CONTEXT_TYPES = ContextTypes(bot_data=BotState)
 
 
-def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+def state_of(context: BotContext) -> BotState:
     """The bot's shared state."""
-    state = context.bot_data[STATE_KEY]
-    assert isinstance(state, BotState)
-    return state
+    return context.bot_data

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from quotebot.records import Article, Passage
+from quotebot.storage.folder.dense import DEFAULT as DEFAULT_DENSE
+from quotebot.storage.folder.dense import DenseOptions
 from quotebot.storage.folder.version import (
     DATABASE,
     KEYWORDS,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CURRENT",
+    "DenseOptions",
     "DATABASE",
     "KEYWORDS",
     "LOCK",
@@ -64,6 +67,7 @@ class FolderStore:
     """An index kept in a folder of versions (a ``storage.Store``)."""
 
     path: Path
+    dense: DenseOptions = DEFAULT_DENSE
 
     def __str__(self) -> str:
         return str(self.path)
@@ -120,7 +124,9 @@ class FolderChange:
         vectors: np.ndarray,
         model: str,
     ) -> str:
-        return write_version(self.store.path, articles, passages, vectors, model).name
+        return write_version(
+            self.store.path, articles, passages, vectors, model, self.store.dense
+        ).name
 
 
 def open_index(

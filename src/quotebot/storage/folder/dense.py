@@ -14,6 +14,7 @@ against the memory-mapped vectors (vectors.npy), reading only those rows.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,18 @@ def choose(size: int, kind: Kind, flat_limit: int) -> str:
     return "flat" if size <= flat_limit else "hnsw"
 
 
+@dataclass(frozen=True)
+class DenseOptions:
+    """Which FAISS index a folder store writes (``QUOTEBOT_DENSE_INDEX``,
+    ``QUOTEBOT_FLAT_LIMIT``): ``auto`` is flat up to ``flat_limit`` passages, else HNSW."""
+
+    kind: Kind = "auto"
+    flat_limit: int = 100_000
+
+
+DEFAULT = DenseOptions()
+
+
 def build(
     vectors: np.ndarray, kind: Kind | None = None, flat_limit: int | None = None
 ) -> faiss.Index:
@@ -49,16 +62,11 @@ def build(
 
     Args:
         vectors: float32 unit vectors, one row per passage.
-        kind: ``flat``, ``hnsw``, ``ivfpq`` or ``auto``. Defaults to ``QUOTEBOT_DENSE_INDEX``.
-        flat_limit: Up to this many passages ``auto`` means flat. Defaults to
-            ``QUOTEBOT_FLAT_LIMIT``.
+        kind: ``flat``, ``hnsw``, ``ivfpq`` or ``auto``. Defaults to ``auto``.
+        flat_limit: Up to this many passages ``auto`` means flat. Defaults to 100,000.
     """
-    if kind is None or flat_limit is None:
-        from quotebot.settings import Settings
-
-        settings = Settings()
-        kind = kind or settings.storage.dense_index
-        flat_limit = settings.storage.flat_limit if flat_limit is None else flat_limit
+    kind = kind or DenseOptions.kind
+    flat_limit = DenseOptions.flat_limit if flat_limit is None else flat_limit
     size, dimension = vectors.shape
     chosen = choose(size, kind, flat_limit)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -75,12 +83,12 @@ def build(
     return index
 
 
-def write(vectors: np.ndarray, folder: Path) -> str:
+def write(vectors: np.ndarray, folder: Path, options: DenseOptions = DEFAULT) -> str:
     """Save the dense index of the version being written in ``folder``; return its kind.
 
     The kind (``flat``, ``hnsw`` or ``ivfpq``) goes into the manifest.
     """
-    index = build(vectors)
+    index = build(vectors, options.kind, options.flat_limit)
     faiss.write_index(index, str(folder / FILE))
     return kind_of(index)
 

@@ -242,6 +242,7 @@ def write_version(
     passages: Sequence[Passage],
     vectors: np.ndarray,
     model: str,
+    dense_options: dense.DenseOptions = dense.DEFAULT,
 ) -> Path:
     """Write a complete new version of the index and make it live.
 
@@ -251,6 +252,7 @@ def write_version(
         passages: Every passage, in the row order of ``vectors``.
         vectors: Unit vectors, one row per passage.
         model: The embedding model's name, recorded in the manifest.
+        dense_options: Which FAISS index to write.
 
     Returns:
         The new version's folder.
@@ -259,7 +261,9 @@ def write_version(
         name = new_version_name(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{name}"
         try:
-            return _write_version(index_dir, tmp, name, list(articles), passages, vectors, model)
+            return _write_version(
+                index_dir, tmp, name, list(articles), passages, vectors, model, dense_options
+            )
         except BaseException as error:
             discard(tmp)  # never leave a half-written version filling the disk
             if isinstance(error, OSError | RuntimeError | sqlite3.Error):
@@ -294,9 +298,10 @@ def _write_version(
     passages: Sequence[Passage],
     vectors: np.ndarray,
     model: str,
+    dense_options: dense.DenseOptions = dense.DEFAULT,
 ) -> Path:
     tmp.mkdir()
-    dense_kind = dense.write(vectors, tmp)
+    dense_kind = dense.write(vectors, tmp, dense_options)
     np.save(tmp / VECTORS, vectors)
     if passages:
         keywords.build([p.embedding_text for p in passages], tmp / KEYWORDS)
