@@ -408,10 +408,11 @@ def source_counts(examples: list[Example]) -> dict[str, int]:
     return dict(sorted(collections.Counter(e.source for e in examples).items()))
 
 
-def card(record: dict, counts: dict[str, int]) -> str:
+def card(record: dict, counts: dict[str, int], refined: dict[str, int]) -> str:
     """The model card: what the reader is, what it was fitted on under which licences, how,
     and how well it reads articles it never saw."""
-    held = record.get("held_out_dev8", {})
+    refine = record.get("refine", {})
+    held = refine.get("held_out_dev8") or record.get("held_out_dev8", {})
     figures = "\n".join(f"| {name} | {value:.3f} |" for name, value in held.items())
     n = counts.get
     other = sum(v for k, v in counts.items() if k.endswith("-other"))
@@ -429,6 +430,22 @@ def card(record: dict, counts: dict[str, int]) -> str:
              "as their set", f"{other:,}"),
         ]
     )  # fmt: skip
+    second = ""
+    if refine:
+        r = refined.get
+        searched = sum(v for k, v in refined.items() if k.endswith("-searched"))
+        swapped = sum(v for k, v in refined.items() if k.endswith("-swapped"))
+        answerable = r("squadshifts", 0) + r("qed", 0) + r("squad", 0)
+        second = f"""
+Then a second stage, to learn declining, from the first stage's model: {refine["steps"]} steps
+of {record.get("batch", "?")} windows at lr {refine["lr"]} (commit `{refine.get("commit", "?")}`)
+over {answerable:,} answerable examples drawn from the sets above (a third), the real
+unanswerable questions twice ({r("squad2-impossible", 0):,}), {searched:,} questions paired
+with the paragraph of their article that a keyword search (BM25) ranks first without the
+answer, and {swapped:,} questions whose name or number was swapped for one of the same kind
+from elsewhere in the article that the paragraph never mentions (no answer; as SQuAD 2.0's
+writers made theirs).
+"""
     return f"""# quotebot reader (int8 ONNX)
 
 An extractive span reader: given a question and a passage it scores each token as the start and
@@ -454,7 +471,7 @@ on load.
 
 Half the examples are cut to the sentences around the answer (as the reader reads in
 quotebot), 6% get a chatty opening ("hey, ..."). QAMR was not used.
-
+{second}
 ## Held out: the 8 articles of `squad_dev8`, never fitted on
 
 The reader given the paragraph that holds the answer (SQuAD v1.1, 859 questions), and on SQuAD
@@ -466,7 +483,7 @@ score beats the best span (and of answerable ones where it does not); torch, bef
 {figures}
 
 The whole answer path's figures (search, reader, found decision, confidence) are in the
-project README ("The reader").
+project's docs/measurements.md ("The reader").
 """
 
 
@@ -604,8 +621,9 @@ def main() -> None:
 
 
 def export(args: argparse.Namespace) -> None:
-    """The fitted model (``WORK/model``, else the last checkpoint) to int8 ONNX in the package,
-    with the tokenizer and a manifest (sha256 of each file, the fit's record)."""
+    """The fitted model (``WORK/refined``, else ``WORK/model``, else the last checkpoint) to
+    int8 ONNX in the package, with the tokenizer and a manifest (sha256 of each file, the fit's
+    record)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -613,10 +631,9 @@ def export(args: argparse.Namespace) -> None:
     from quotebot.answering import reader
 
     work: Path = args.work
-    if (work / "model").exists():
-        model = AutoModelForQuestionAnswering.from_pretrained(
-            work / "model", attn_implementation="eager"
-        )
+    fitted = next((work / n for n in ("refined", "model") if (work / n).exists()), None)
+    if fitted is not None:
+        model = AutoModelForQuestionAnswering.from_pretrained(fitted, attn_implementation="eager")
     else:
         model = AutoModelForQuestionAnswering.from_pretrained(
             base_model(), attn_implementation="eager"
@@ -653,8 +670,11 @@ def export(args: argparse.Namespace) -> None:
     )
     record = json.loads((work / "fit.json").read_text()) if (work / "fit.json").exists() else {}
     counts = source_counts(gather(args.data, random.Random(SEED)))
-    reader.write_manifest(folder, {"fit": record, "examples": counts})
-    (folder / "README.md").write_text(card(record, counts))
+    refined = (
+        source_counts(gather_refine(args.data, random.Random(SEED))) if "refine" in record else {}
+    )
+    reader.write_manifest(folder, {"fit": record, "examples": counts, "refine_examples": refined})
+    (folder / "README.md").write_text(card(record, counts, refined))
     print(
         f"wrote {folder / reader.ONNX_FILE} "
         f"({(folder / reader.ONNX_FILE).stat().st_size / 1e6:.1f} MB)"
