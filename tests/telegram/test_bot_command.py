@@ -19,6 +19,7 @@ from tests.auxil.cli import ROOT, clean_environment, quotebot
 from tests.auxil.fake_telegram import GARBLED, FakeTelegram
 from tests.conftest import ARTICLES
 
+from quotebot.core import Engine
 from quotebot.settings import Settings
 from quotebot.telegram import api_urls
 
@@ -308,3 +309,42 @@ def test_an_add_of_a_big_page_gives_its_memory_back(tmp_path: Path, sample_index
             after = rss_mb(process.pid)
     print(f"RSS before the upload {before:.0f} MB, after it {after:.0f} MB")
     assert after < before + 150, (before, after)
+
+
+def _big_article(paragraphs: int) -> bytes:
+    body = "\n\n".join(
+        f"Pier {n} of the Leith docks took {n % 97 + 2} trawlers and {n % 13} coasters in the "
+        f"week to Friday, said harbour master number {n}."
+        for n in range(paragraphs)
+    )
+    return f"Leith dock ledger\n\n{body}\n".encode()
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["one SIGTERM", "two SIGTERMs"])
+def test_sigterm_during_an_upload_stops_within_seconds_and_writes_nothing(
+    tmp_path: Path, sample_index: Path, signals: int
+) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    before = sorted(p.name for p in index.iterdir())
+    with FakeTelegram() as fake:
+        env = {**bot_env(fake, index), "ADMIN_USER_IDS": "42"}
+        with bot_process(fake, env, tmp_path) as process:
+            admin = fake.user(42)
+            chat = fake.private_chat(admin)
+            upload = fake.document(chat, admin, "ledger.txt", _big_article(2000))
+            fake.wait_for("sendChatAction", lambda c: c.params["chat_id"] == 42)
+            time.sleep(3)  # reading done, embedding 2,000 passages under way (~40 s here)
+            stopped = time.monotonic()
+            for _ in range(signals):
+                process.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+            _, stderr = process.communicate(timeout=60)
+            took = time.monotonic() - stopped
+            said = fake.replies_to(upload, timeout=5)[0].result["text"]
+    assert process.returncode == 0, stderr
+    assert took < 10, f"stopped after {took:.1f} s"
+    assert said.startswith("Stopped: the bot is shutting down, so nothing was indexed")
+    assert "Traceback" not in stderr and "was destroyed but it is pending" not in stderr
+    assert sorted(p.name for p in index.iterdir()) == before  # no new version, no leftovers
+    assert "ledger" not in {a.id for a in Engine(index).index.articles()}

@@ -24,7 +24,8 @@ from quotebot.sources import SourceError, SourceOptions, read_sources
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""
 
-EMBED_CHUNK = 256  # passages per encode call; the backend batches them by length
+EMBED_CHUNK = 64  # passages per encode call (the backend batches them by length); progress
+# is told after each, so that a change can be stopped within a second or two
 
 
 @dataclass(frozen=True)

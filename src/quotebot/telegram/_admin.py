@@ -33,6 +33,10 @@ ONLY_WEB_ADDRESSES = (
     "(to add a file, send it to me as a document)."
 )
 MAX_NAME_BYTES = 200
+STOPPED = (
+    "Stopped: the bot is shutting down, so nothing was indexed and the index is as it was. "
+    "Please send it again when the bot is back."
+)
 """Longest upload file name kept (file systems allow 255 bytes)."""
 CAPPED = "passages were indexed (QUOTEBOT_MAX_PASSAGES)"
 """How the note on an article cut at the passage cap ends."""
@@ -141,6 +145,9 @@ async def _add(state: BotState, sources: Sequence[str | Path], folder: str | Non
     async with state.write_lock:
         try:
             report = await asyncio.to_thread(_add_and_give_back, state, sources)
+        except Stopping:
+            log.warning("shutting down: an add in progress was given up, nothing was written")
+            return text_blocks(STOPPED)
         except (core.StoreError, OSError, ValueError) as error:
             log.error("indexing failed: %s", error)
             return text_blocks(f"Nothing was indexed: {_clean(str(error), folder)}")
@@ -150,10 +157,19 @@ async def _add(state: BotState, sources: Sequence[str | Path], folder: str | Non
 def _add_and_give_back(state: BotState, sources: Sequence[str | Path]) -> core.Report:
     """``core.add``, then the memory it used handed back to the system: a big page's parse
     and its embedding batches otherwise stay in the process (glibc keeps freed memory)."""
+
+    def progress(done: int, total: int) -> None:
+        if state.stopping.is_set():
+            raise Stopping
+
     try:
-        return core.add(state.store, sources, None, state.options.index)
+        return core.add(state.store, sources, progress, state.options.index)
     finally:
         _give_memory_back()
+
+
+class Stopping(Exception):
+    """The bot is shutting down: the change in progress gives up, nothing written."""
 
 
 def _give_memory_back() -> None:

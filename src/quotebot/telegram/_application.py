@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -184,6 +187,7 @@ def _add_handlers(application: Application, admins: filters.User) -> None:  # ty
 async def _start(application: Application) -> None:  # type: ignore[type-arg]
     """Before the first update is taken: load the models, so that the first question is
     answered as fast as the rest, and register the command menu."""
+    _take_stop_signals(application)
     started = time.monotonic()
     state: BotState = application.bot_data
     try:
@@ -193,6 +197,33 @@ async def _start(application: Application) -> None:  # type: ignore[type-arg]
     else:
         log.info("models loaded in %.1f s", time.monotonic() - started)
     await _register_commands(application)
+
+
+def _take_stop_signals(application: Application) -> None:  # type: ignore[type-arg]
+    """SIGTERM and SIGINT stop the bot gracefully: the first tells an /add or upload in
+    progress to give up (within a second or two, nothing written), then the updates in hand
+    finish and the bot stops; another signal meanwhile changes nothing. (PTB's own handlers
+    are off: they wait for the embedding to end, and a second signal breaks the shutdown.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return  # an application run by hand, e.g. in tests: its runner stops it
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, _stop, application, number)
+
+
+def _stop(application: Application, number: int) -> None:  # type: ignore[type-arg]
+    log.info("%s: stopping after the updates in hand", signal.Signals(number).name)
+    application.bot_data.stopping.set()
+    loop = asyncio.get_running_loop()
+    for later in (signal.SIGTERM, signal.SIGINT):  # past the loop's end too, until exit
+        loop.remove_signal_handler(later)
+        signal.signal(later, _already_stopping)
+    application.stop_running()
+
+
+def _already_stopping(number: int, frame: object) -> None:
+    log.info("%s: already stopping", signal.Signals(number).name)
 
 
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
@@ -332,12 +363,16 @@ def run_bot(settings: Settings, store: core.Store | None = None) -> None:
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
             bootstrap_retries=3,
+            stop_signals=None,  # taken in _start
         )
         return
     # A short pause between polls keeps a server that does not hold long polls from
     # being asked in a tight loop; against Telegram it adds at most 0.1 s.
     application.run_polling(
-        poll_interval=0.1, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
+        poll_interval=0.1,
+        allowed_updates=Update.ALL_TYPES,
+        bootstrap_retries=3,
+        stop_signals=None,  # taken in _start
     )
 
 

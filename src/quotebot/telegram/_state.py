@@ -6,6 +6,7 @@ are, and its memory between updates (question limit, questions behind answers, c
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot, filters
@@ -29,6 +30,8 @@ class BotState:
 
     def __init__(self) -> None:
         self.write_lock = asyncio.Lock()
+        # set at the first stop signal: an /add or upload in progress gives up at once
+        self.stopping = threading.Event()
         # button presses already answered (a callback query is answered once); dropped when done
         self.answered_presses: set[str] = set()
 
