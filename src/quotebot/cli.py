@@ -153,26 +153,19 @@ def _summarize(report: core.Report, where: core.Store, *, removing: bool = False
         ]
         if ids
     )
-    done = f"removed {len(report.removed)}" if removing else f"indexed {report.indexed}"
-    holds = f"{_counted(report.articles, 'article')}, {_counted(report.passages, 'passage')}"
+    done = "removed" if removing else "indexed"
+    holds = (
+        f"{core.counted(report.articles, 'article')}, {core.counted(report.passages, 'passage')}"
+    )
     if report.version is None:
         after = f"nothing changed in {where} ({holds})"
     else:
         reused = report.passages - report.embedded
         after = f"{where} now holds {holds} ({report.embedded} embedded, {reused} reused)"
     err.print(
-        f"{done} {_plural(report.indexed if not removing else len(report.removed), 'article')}"
+        f"{done} {core.counted(report.indexed if not removing else len(report.removed), 'article')}"
         f", skipped {len(report.skipped)}" + (f" ({counts})" if counts else "") + f"; {after}"
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return noun if count == 1 else noun + "s"
-
-
-def _counted(count: int, noun: str) -> str:
-    """ "1 article", "3 articles"."""
-    return f"{count} {_plural(count, noun)}"
 
 
 def change_index(where: core.Store, sources: list[str], *, replace: bool) -> None:

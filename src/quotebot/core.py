@@ -51,10 +51,11 @@ from quotebot.storage import (
     Version,
     open_store,
 )
-from quotebot.text import stems
+from quotebot.text import counted, stems
 
 __all__ = [
     "DEFAULT_K",
+    "counted",
     "Answer",
     "BotMemory",
     "Conversation",

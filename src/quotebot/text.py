@@ -85,3 +85,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text.rstrip()):
         spans.append((start, len(text.rstrip())))
     return [(s, e) for s, e in spans if e > s] or [(0, len(text))]
+
+
+def counted(count: int, noun: str) -> str:
+    """A count with its noun in the right number: "1 article", "3 articles"."""
+    return f"{count} {noun if count == 1 else noun + 's'}"

@@ -232,4 +232,6 @@ def _notes(report: core.Report, info: dict[str, ArticleInfo]) -> list[str]:
 
 
 def _holds(report: core.Report) -> str:
-    return f"The index now holds {report.articles} articles ({report.passages} passages)."
+    articles = core.counted(report.articles, "article")
+    passages = core.counted(report.passages, "passage")
+    return f"The index now holds {articles} ({passages})."
