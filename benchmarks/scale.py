@@ -106,8 +106,7 @@ def _query(folder: str, kind: str) -> dict[str, float]:
 
 def _store_build(folder: str, size: str) -> dict[str, float]:
     """A real index of ``size`` synthetic passages (text in SQLite, BM25, vectors, FAISS)."""
-    from quotebot import storage
-    from quotebot.indexing import embedding
+    from quotebot import embedding, storage
     from quotebot.records import Article, Passage
 
     count, per_article = int(size), 20

@@ -154,7 +154,7 @@ def _plain(articles: str) -> dict[str, float]:
     """The baseline: load sentence-transformers and encode every passage, nothing else."""
     from sentence_transformers import SentenceTransformer
 
-    from quotebot.indexing import embedding
+    from quotebot import embedding
     from quotebot.indexing.passages import split_passages
     from quotebot.sources import read_sources
 
@@ -187,9 +187,9 @@ def _build(articles: str, index_dir: str) -> dict[str, float]:
 
 def _serve(index_dir: str, questions: str) -> dict[str, float]:
     """Time encoding each question alone, then answering it; score the right paragraph."""
+    from quotebot import embedding
     from quotebot.answering import read
     from quotebot.core import DEFAULT_K, Engine
-    from quotebot.indexing import embedding
     from quotebot.retrieval import rank
 
     asked = [json.loads(line) for line in Path(questions).read_text().splitlines()]
@@ -292,7 +292,7 @@ def speed(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Index build and question speed of each backend against plain sentence-transformers."""
-    from quotebot.indexing.embedding import BACKENDS
+    from quotebot.embedding import BACKENDS
 
     chosen = backend or list(BACKENDS)
     unknown = [b for b in chosen if b not in BACKENDS]
@@ -379,7 +379,7 @@ def memory(
 ) -> None:
     """Peak memory of `quotebot index build` on MB of text, as ordinary paragraphs
     (~600 characters) and as giant ones (~100 KB each), with the model already exported."""
-    from quotebot.indexing import embedding
+    from quotebot import embedding
 
     embedding.encode(["warm up"])  # the one-time ONNX export (its own process) happens here
     table = Table("corpus", "passages", "build s", "peak RSS MB")

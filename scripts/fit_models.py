@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from quotebot import indexing, retrieval, storage
+from quotebot import embedding, indexing, retrieval, storage
 from quotebot.evaluation import Question, read_questions
-from quotebot.indexing import embedding
 
 ROTATIONS = 4
 MODEL = Path(__file__).parents[1] / "src/quotebot/models/rerank.json"

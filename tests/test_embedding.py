@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID
 
-from quotebot import indexing, storage
+from quotebot import embedding, indexing, storage
 from quotebot.core import Engine
-from quotebot.indexing import embedding, onnx_encoder
+from quotebot.embedding import onnx_encoder
 from quotebot.indexing.passages import split_passages
 from quotebot.sources import read_sources
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from quotebot import core, retrieval
-from quotebot.answering import reader
+from quotebot import retrieval
+from quotebot.answering import decision, reader
 from quotebot.core import Engine
 from quotebot.retrieval import FittedModelMismatch, check_feature_names
 
@@ -33,13 +33,13 @@ def test_a_renamed_feature_is_named_in_the_error() -> None:
 def renamed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """reader.json as if fitted before ``span_gap`` was given another name."""
     fitted: dict[str, Any] = copy.deepcopy(reader.model())
-    for decision in ("found", "confidence"):
-        weights = fitted[decision]["weights"]
+    for name in ("found", "confidence"):
+        weights = fitted[name]["weights"]
         weights["span_margin"] = weights.pop("span_gap")
     monkeypatch.setattr(reader, "model", lambda: fitted)
-    core._check_decision_features.cache_clear()
+    decision.check_features.cache_clear()
     yield
-    core._check_decision_features.cache_clear()
+    decision.check_features.cache_clear()
 
 
 @pytest.mark.usefixtures("renamed")

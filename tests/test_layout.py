@@ -16,6 +16,7 @@ LAYERS = [
     {"records", "settings"},
     {"text"},
     {"sources"},
+    {"embedding"},
     {"storage"},
     {"botstate"},
     {"indexing"},

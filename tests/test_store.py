@@ -18,9 +18,8 @@ import pytest
 from tests.auxil.cli import ROOT, quotebot
 from tests.auxil.corpus import FERRY_QUESTION, bridge, ferry, many_articles
 
-from quotebot import indexing, storage
+from quotebot import embedding, indexing, storage
 from quotebot.core import Engine, answer_with
-from quotebot.indexing import embedding
 
 
 def _leftovers(index_dir: Path) -> list[str]:

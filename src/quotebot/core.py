@@ -8,33 +8,30 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from quotebot import botstate, storage
+from quotebot import botstate, embedding, storage
 from quotebot.answering import READ_PASSAGES, Reading, read, reader
-from quotebot.answering.decision import evidence_features, fitted_threshold, logistic
+from quotebot.answering.decision import decide
 from quotebot.botstate import BotMemory
+from quotebot.embedding import EmbeddingOptions
 from quotebot.indexing import (
     IndexOptions,
     Progress,
     Report,
     add,
     build,
-    embedding,
     follow_folder,
     remove,
 )
-from quotebot.indexing.embedding import EmbeddingOptions
 from quotebot.records import Answer, Conversation, Hit, Turn
 from quotebot.retrieval import (
     RERANKED,
     FittedModelMismatch,
     Ranking,
-    check_feature_names,
     evidence,
     first_stage,
     followup,
@@ -168,15 +165,10 @@ def answer_with(
     if best is None:  # the reader saw no span at all: nothing to quote
         answer = Answer(question, found=False, passages=hits[:k])
         return _finished(answer, why, index, ranking, reading, declined_by="reader")
-    values = evidence_features(ranking, reading)
-    model = reader.model()
-    _check_decision_features(frozenset(values))
-    found = logistic(model["found"], values)
-    confidence = logistic(model["confidence"], values)
-    if show_threshold is None:
-        show_threshold = fitted_threshold()
-    why.found, why.confidence, why.show_threshold = found, confidence, show_threshold
-    if found < model["found"]["threshold"]:
+    decision = decide(ranking, reading, show_threshold)
+    why.found, why.confidence = decision.found, decision.confidence
+    why.show_threshold = decision.show_threshold
+    if not decision.answers:
         answer = Answer(question, found=False, passages=hits[:k])
         return _finished(answer, why, index, ranking, reading, declined_by="found decision")
     source = hits[best.passage]
@@ -189,33 +181,10 @@ def answer_with(
         source.passage.text[start:end],
         best.start - start,
         passages,
-        confidence,
-        confidence >= show_threshold,
+        decision.confidence,
+        decision.shown,
     )
     return _finished(answer, why, index, ranking, reading)
-
-
-@cache
-def _check_decision_features(names: frozenset[str]) -> None:
-    """Refuse ``models/reader.json`` when its found and confidence models weigh other
-    features than the code computes (a renamed one would otherwise weigh 0); checked once
-    for each set of names a question gives (they differ only in the question's kind).
-
-    Raises:
-        FittedModelMismatch: naming the features only one side knows.
-    """
-    model = reader.model()
-    for decision in ("found", "confidence"):
-        weighed = set(model[decision]["weights"])
-        kinds = {name for name in weighed if name.startswith("kind=")}
-        asked = {name for name in names if name.startswith("kind=")}
-        source = f"models/reader.json ({decision})"
-        check_feature_names(source, weighed - kinds, names - asked)
-        if not asked <= kinds:
-            raise FittedModelMismatch(
-                f"{source} has no weight for the question kind {', '.join(sorted(asked))}; "
-                "refit it (scripts/fit_reader.py --write)"
-            )
 
 
 @dataclass

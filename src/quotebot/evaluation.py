@@ -18,10 +18,9 @@ from typing import Any
 
 from rich.table import Table
 
-from quotebot import storage
+from quotebot import embedding, storage
 from quotebot.answering.decision import fitted_threshold
 from quotebot.core import answer_with
-from quotebot.indexing import embedding
 from quotebot.records import Answer, Hit
 from quotebot.retrieval import MODES, Mode, search
 from quotebot.sources import read_sources

@@ -1,4 +1,5 @@
-"""Turning sources into a new index version: read, split, embed, store.
+"""Turning sources into a new index version: read, split, embed (:mod:`quotebot.embedding`,
+the embedder the question path uses too), store.
 
 Every change (build, add, remove) writes a complete new version; passages whose text was
 embedded before reuse their vectors from the live version instead of being embedded again.
@@ -15,11 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
-from quotebot import storage
-from quotebot.indexing import embedding
+from quotebot import embedding, storage
 from quotebot.indexing.passages import split_passages
 from quotebot.records import Article, Passage
 from quotebot.sources import SourceError, SourceOptions, read_sources
+
+__all__ = [
+    "IndexOptions",
+    "Progress",
+    "Report",
+    "add",
+    "build",
+    "embed_passages",
+    "embedding",
+    "follow_folder",
+    "remove",
+]
 
 Progress = Callable[[int, int], None]
 """Told (done, total) passages as embedding goes on."""

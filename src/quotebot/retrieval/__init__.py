@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from quotebot.indexing import embedding
+from quotebot import embedding
 from quotebot.records import Hit
 from quotebot.retrieval import evidence
 from quotebot.storage import Version

@@ -67,7 +67,7 @@ def _export_in_child(source: Path, fp32: Path, int8: Path | None) -> None:
         [
             sys.executable,
             "-m",
-            "quotebot.indexing.onnx_encoder",
+            "quotebot.embedding.onnx_encoder",
             str(source),
             str(fp32),
             str(int8 or ""),

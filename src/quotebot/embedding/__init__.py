@@ -110,7 +110,7 @@ def encoder(backend: Backend | None = None) -> Encoder:
 def _load_encoder(backend: Backend, cache_dir: Path) -> Encoder:
     if backend == "torch":
         return TorchEncoder()
-    from quotebot.indexing.onnx_encoder import OnnxEncoder
+    from quotebot.embedding.onnx_encoder import OnnxEncoder
 
     quantized = backend == "onnx-int8"
     return OnnxEncoder(model_path(), MODEL_NAME, quantized=quantized, cache=cache_dir)
