@@ -202,7 +202,7 @@ async def _start(application: Application) -> None:  # type: ignore[type-arg]
 def _take_stop_signals(application: Application) -> None:  # type: ignore[type-arg]
     """SIGTERM and SIGINT stop the bot gracefully: the first tells an /add or upload in
     progress to give up (within a second or two, nothing written), then the updates in hand
-    finish and the bot stops; another signal meanwhile changes nothing. (PTB's own handlers
+    finish and the bot stops; later signals are ignored. (PTB's own handlers
     are off: they wait for the embedding to end, and a second signal breaks the shutdown.)"""
     if threading.current_thread() is not threading.main_thread():
         return  # an application run by hand, e.g. in tests: its runner stops it
@@ -216,14 +216,12 @@ def _stop(application: Application, number: int) -> None:  # type: ignore[type-a
     log.info("%s: stopping after the updates in hand", signal.Signals(number).name)
     application.bot_data.stopping.set()
     loop = asyncio.get_running_loop()
-    for later in (signal.SIGTERM, signal.SIGINT):  # past the loop's end too, until exit
+    for later in (signal.SIGTERM, signal.SIGINT):
+        # ignored, not handled: Python puts its own handlers back to the default (die at
+        # once) while it finalizes, which a second signal would then hit
         loop.remove_signal_handler(later)
-        signal.signal(later, _already_stopping)
+        signal.signal(later, signal.SIG_IGN)
     application.stop_running()
-
-
-def _already_stopping(number: int, frame: object) -> None:
-    log.info("%s: already stopping", signal.Signals(number).name)
 
 
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
