@@ -10,7 +10,7 @@ writing happen under it, so two writers never lose each other's changes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,11 +115,7 @@ def add(
     with store.changing(embedding.DIMENSION) as change:
         report.notes += change.notes
         previous = change.live(embedding.MODEL, strict=True)
-        articles = {a.id: a for a in previous.read_articles()} if previous else {}
-        old = _hashes(previous)
-        for article in read.articles:
-            _classify(report, article, old.get(article.id))
-            articles[article.id] = article
+        articles = _merged(report, previous, read.articles)
         if report.added or report.updated:
             _write(change, list(articles.values()), previous, report, progress, options)
         else:
@@ -144,11 +140,7 @@ def follow_folder(
     with storage.open_store(location).changing(embedding.DIMENSION) as change:
         report.notes += change.notes
         previous = change.live(embedding.MODEL, strict=True)
-        articles = {a.id: a for a in previous.read_articles()} if previous else {}
-        old = _hashes(previous)
-        for article in read.articles:
-            _classify(report, article, old.get(article.id))
-            articles[article.id] = article
+        articles = _merged(report, previous, read.articles)
         fresh = {a.id for a in read.articles}
         read_again = {_file_of(a.source) for a in read.articles}
         for article in list(articles.values()):
@@ -173,6 +165,19 @@ def _not_held(article_id: str, articles: dict[str, Article]) -> str:
     if stem != article_id or "/" in article_id:
         return f"{said} (remove takes ids, not file names; `quotebot index list` shows them)"
     return said
+
+
+def _merged(
+    report: Report, previous: storage.Version | None, read: Sequence[Article]
+) -> dict[str, Article]:
+    """The live version's articles by id with those read put in (each classified in the
+    report as added, updated or unchanged), for a change that keeps what it does not name."""
+    articles = {a.id: a for a in previous.read_articles()} if previous else {}
+    old = _hashes(previous)
+    for article in read:
+        _classify(report, article, old.get(article.id))
+        articles[article.id] = article
+    return articles
 
 
 def _file_of(source: str | None) -> str:
