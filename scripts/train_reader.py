@@ -31,6 +31,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -282,6 +283,16 @@ def gather_refine(data: Path, rng: random.Random) -> list[Example]:
     answerable = [e for rows in articles for e in rows if rng.random() < 0.35]
     negatives = (searched_paragraph(articles, rng, share=0.2)
                  + swapped(articles, rng, share=0.3) + impossible * 2)  # fmt: skip
+    return dressed(answerable + negatives, rng)
+
+
+def gather_polish(data: Path, rng: random.Random) -> list[Example]:
+    """The third stage, another pass at a low rate: most of the answerable examples (to read
+    spans better) with fresh negatives of every kind (to keep declining)."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows if rng.random() < 0.6]
+    negatives = (searched_paragraph(articles, rng, share=0.15) + swapped(articles, rng, share=0.5)
+                 + other_paragraph(articles, rng, share=0.05) + impossible)  # fmt: skip
     return dressed(answerable + negatives, rng)
 
 
@@ -576,18 +587,23 @@ def train(args: argparse.Namespace) -> None:
         record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
                   "commit": commit(), "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
-    if args.refine_epochs > 0 and not (work / "refined").exists():
+    later = [  # (into, name, from, examples, epochs, lr); each stage's examples seeded apart
+        ("refined", "refine", "model", gather_refine, args.refine_epochs, args.refine_lr),
+        ("polished", "polish", "refined", gather_polish, args.polish_epochs, args.polish_lr),
+    ]
+    for seed, (folder, name, start, make, epochs, lr) in enumerate(later, start=SEED):
+        if epochs <= 0 or (work / folder).exists():
+            continue
         feats = cached_features(
-            work / "refine-features.pt", tokenizer, lambda rng: gather_refine(args.data, rng), SEED
+            work / f"{name}-features.pt", tokenizer, partial(make, args.data), seed
         )
-        model = AutoModelForQuestionAnswering.from_pretrained(work / "model")
-        steps = fit(model, feats, work / "refine-checkpoint.pt", args, args.refine_epochs,
-                    args.refine_lr)  # fmt: skip
-        model.save_pretrained(work / "refined")
-        tokenizer.save_pretrained(work / "refined")
+        model = AutoModelForQuestionAnswering.from_pretrained(work / start)
+        steps = fit(model, feats, work / f"{name}-checkpoint.pt", args, epochs, lr)
+        model.save_pretrained(work / folder)
+        tokenizer.save_pretrained(work / folder)
         figures = held_out(model, tokenizer, args.data, args.eval_limit)
-        record["refine"] = {"steps": steps, "lr": args.refine_lr, "windows": len(feats),
-                            "commit": commit(), "held_out_dev8": figures}  # fmt: skip
+        record[name] = {"steps": steps, "lr": lr, "windows": len(feats), "commit": commit(),
+                        "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
@@ -611,6 +627,13 @@ def main() -> None:
         help="the second stage, to learn declining (0: none)",
     )
     p.add_argument("--refine-lr", type=float, default=3e-5)
+    p.add_argument(
+        "--polish-epochs",
+        type=float,
+        default=0.0,
+        help="a third stage from the second: another pass at a low rate (0: none)",
+    )
+    p.add_argument("--polish-lr", type=float, default=3e-5)
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--export", action="store_true", help="export the fitted model to int8 ONNX")
     args = p.parse_args()
@@ -631,7 +654,7 @@ def export(args: argparse.Namespace) -> None:
     from quotebot.answering import reader
 
     work: Path = args.work
-    fitted = next((work / n for n in ("refined", "model") if (work / n).exists()), None)
+    fitted = next((work / n for n in ("polished", "refined", "model") if (work / n).exists()), None)
     if fitted is not None:
         model = AutoModelForQuestionAnswering.from_pretrained(fitted, attn_implementation="eager")
     else:
