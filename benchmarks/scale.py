@@ -236,12 +236,14 @@ def run(
 
 def scale(
     size: Annotated[
-        list[int] | None, typer.Option(help="Passages (repeat). Default: 100000 and 1000000.")
+        list[int] | None,
+        typer.Option(metavar="N", help="Passages (repeat). Default: 100000 and 1000000."),
     ] = None,
     kind: Annotated[
-        list[str] | None, typer.Option(help="Index type (repeat). Default: flat, hnsw, ivfpq.")
+        list[str] | None,
+        typer.Option(metavar="KIND", help="Index type (repeat). Default: flat, hnsw, ivfpq."),
     ] = None,
-    queries: Annotated[int, typer.Option(help="Queries per index.")] = 200,
+    queries: Annotated[int, typer.Option(metavar="N", help="Queries per index.")] = 200,
     store: Annotated[
         bool, typer.Option(help="At the largest size also build and query a whole index.")
     ] = False,
@@ -296,15 +298,19 @@ def scale(
 
 def pgvector(
     database_url: Annotated[
-        str, typer.Option("--database-url", help="A PostgreSQL database with pgvector to use.")
+        str,
+        typer.Option(
+            "--database-url", metavar="URL", help="A PostgreSQL database with pgvector to use."
+        ),
     ],
     size: Annotated[
-        list[int] | None, typer.Option(help="Passages (repeat). Default: 100000.")
+        list[int] | None, typer.Option(metavar="N", help="Passages (repeat). Default: 100000.")
     ] = None,
     ef_search: Annotated[
-        list[int] | None, typer.Option(help="hnsw.ef_search to try (repeat). Default: 40 100 200.")
+        list[int] | None,
+        typer.Option(metavar="N", help="hnsw.ef_search to try (repeat). Default: 40 100 200."),
     ] = None,
-    queries: Annotated[int, typer.Option(help="Queries per setting.")] = 200,
+    queries: Annotated[int, typer.Option(metavar="N", help="Queries per setting.")] = 200,
 ) -> None:
     """pgvector's HNSW (halfvec, cosine) at scale: load and index build time, size on disk,
     and recall@10 against exact search with p50 / p99 query time for each ef_search, on the

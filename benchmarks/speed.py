@@ -283,12 +283,19 @@ app = typer.Typer(
 def speed(
     backend: Annotated[
         list[str] | None,
-        typer.Option(help="Embedding backend to measure (repeat). Default: all three."),
+        typer.Option(
+            metavar="NAME", help="Embedding backend to measure (repeat). Default: all three."
+        ),
     ] = None,
     data: Annotated[
-        Path, typer.Option(help="A squad_dev8 folder; without one the sample is repeated.")
+        Path,
+        typer.Option(
+            metavar="DIR", help="A squad_dev8 folder; without one the sample is repeated."
+        ),
     ] = DEV8,
-    questions: Annotated[int, typer.Option(help="Ask only the first N questions (0: all).")] = 0,
+    questions: Annotated[
+        int, typer.Option(metavar="N", help="Ask only the first N questions (0: all).")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Index build and question speed of each backend against plain sentence-transformers."""
@@ -314,12 +321,20 @@ def speed(
 @app.command()
 def stores(
     database_url: Annotated[
-        str, typer.Option("--database-url", help="An empty PostgreSQL database to build in.")
+        str,
+        typer.Option(
+            "--database-url", metavar="URL", help="An empty PostgreSQL database to build in."
+        ),
     ],
     data: Annotated[
-        Path, typer.Option(help="A squad_dev8 folder; without one the sample is repeated.")
+        Path,
+        typer.Option(
+            metavar="DIR", help="A squad_dev8 folder; without one the sample is repeated."
+        ),
     ] = DEV8,
-    questions: Annotated[int, typer.Option(help="Ask only the first N questions (0: all).")] = 300,
+    questions: Annotated[
+        int, typer.Option(metavar="N", help="Ask only the first N questions (0: all).")
+    ] = 300,
 ) -> None:
     """Build time, question latency and paragraph top-1 of the folder index beside the
     PostgreSQL one, on the same articles, each step in a fresh process."""
@@ -375,7 +390,9 @@ def _write_corpus(folder: Path, megabytes: float, paragraph_chars: int) -> None:
 
 @app.command()
 def memory(
-    megabytes: Annotated[float, typer.Option("--mb", help="Megabytes of text to index.")] = 25,
+    megabytes: Annotated[
+        float, typer.Option("--mb", metavar="MB", help="Megabytes of text to index.")
+    ] = 25,
 ) -> None:
     """Peak memory of `quotebot index build` on MB of text, as ordinary paragraphs
     (~600 characters) and as giant ones (~100 KB each), with the model already exported."""
