@@ -13,21 +13,22 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "quotebot"
 
 LAYERS = [
-    {"records", "settings"},
+    {"records", "settings", "durations"},
     {"text"},
     {"sources"},
     {"embedding"},
     {"storage"},
     {"botstate"},
     {"indexing"},
+    {"feeds"},
     {"retrieval"},
     {"answering"},
     {"core"},
     {"evaluation"},
     {"terminal"},
-    {"telegram", "cli", "__main__", "__init__"},
+    {"telegram", "cli", "cli_common", "cli_feeds", "__main__", "__init__"},
 ]
-FRONT_ENDS = {"terminal", "telegram", "cli"}
+FRONT_ENDS = {"terminal", "telegram", "cli", "cli_common", "cli_feeds"}
 """They reach the stages through the core only (records and settings aside)."""
 
 

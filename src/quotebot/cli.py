@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,12 +19,22 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
 from quotebot import core, terminal
+from quotebot.cli_common import (
+    DatabaseUrl,
+    IndexDir,
+    UserError,
+    err,
+    out,
+    passed_down,
+    say,
+    settings_once,
+    store_of,
+)
+from quotebot.cli_feeds import feed_app
 from quotebot.core import DEFAULT_K, Engine
 from quotebot.records import Answer
-from quotebot.settings import Settings
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -37,10 +46,7 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-
-# On a terminal, lines wrap at word boundaries; into a pipe, each line stays whole.
-out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+app.add_typer(feed_app, name="feed")
 
 
 def _show_version(asked: bool) -> None:
@@ -59,38 +65,6 @@ def _options(
     ] = False,
 ) -> None:
     """Answer questions about news articles by quoting them, with their source."""
-
-
-IndexDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--index-dir",
-        metavar="DIR",
-        help="Index folder. Defaults to $QUOTEBOT_INDEX_DIR or ./index.",
-        show_default=False,
-    ),
-]
-
-
-def _say(label: str, style: str, message: str) -> None:
-    """One line on stderr: a coloured label, then the message taken literally (no markup)."""
-    err.print(Text.assemble((label, style), " ", message))
-
-
-class UserError(Exception):
-    """Something the user can fix; shown as one line, exit status 1."""
-
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        metavar="URL",
-        help="Keep the index in this PostgreSQL database (postgresql://user:pass@host/db) "
-        "instead of a folder. Defaults to $QUOTEBOT_DATABASE_URL.",
-        show_default=False,
-    ),
-]
 
 
 @contextmanager
@@ -112,37 +86,13 @@ def _progress(label: str) -> Iterator[core.Progress]:
         yield update
 
 
-@cache
-def _settings() -> Settings:
-    """The settings (environment and .env), read once: the one place the command line reads
-    them; what they say below it is passed down as :func:`_passed_down` says."""
-    settings = Settings()
-    core.configure(core.Options.from_settings(settings))
-    return settings
-
-
-def _passed_down() -> core.Options:
-    return core.Options.from_settings(_settings())
-
-
-def _store(index_dir: Path | None, database_url: str | None) -> core.Store:
-    """Where the index is: the options given, else the settings (QUOTEBOT_DATABASE_URL, then
-    QUOTEBOT_INDEX_DIR)."""
-    settings = _settings()
-    return core.location(
-        index_dir or settings.paths.index_dir,
-        database_url or settings.storage.database_url,
-        _passed_down().dense,
-    )
-
-
 def _summarize(report: core.Report, where: core.Store, *, removing: bool = False) -> None:
     """One line per skipped source, then what changed, e.g. "indexed 3 articles, skipped 1
     (2 added, 1 unchanged); index now holds 3 articles, 21 passages (14 embedded, 7 reused)"."""
     for note in report.notes:
-        _say("note", "cyan", note)
+        say("note", "cyan", note)
     for error in report.skipped:
-        _say("skipped", "yellow", str(error))
+        say("skipped", "yellow", str(error))
     counts = ", ".join(
         f"{len(ids)} {label}"
         for label, ids in [
@@ -176,7 +126,7 @@ def change_index(where: core.Store, sources: list[str], *, replace: bool) -> Non
     """
     change = core.build if replace else core.add
     with _progress("Reading sources, embedding passages") as progress:
-        report = change(where, sources, progress, _passed_down().index)
+        report = change(where, sources, progress, passed_down().index)
     _summarize(report, where)
     if report.indexed:
         return
@@ -213,8 +163,8 @@ def index_build(
         quotebot index build articles/ https://example.com/news/feed.xml
     """
     change_index(
-        _store(index_dir, database_url),
-        sources or [str(_settings().paths.articles_dir)],
+        store_of(index_dir, database_url),
+        sources or [str(settings_once().paths.articles_dir)],
         replace=True,
     )
 
@@ -240,7 +190,7 @@ def index_add(
 
         quotebot index add https://example.com/news/2024/05/agadez.html
     """
-    change_index(_store(index_dir, database_url), sources, replace=False)
+    change_index(store_of(index_dir, database_url), sources, replace=False)
 
 
 @index_app.command("remove")
@@ -255,8 +205,8 @@ def index_remove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Remove articles by id."""
-    folder = _store(index_dir, database_url)
-    report = core.remove(folder, ids, _passed_down().index)
+    folder = store_of(index_dir, database_url)
+    report = core.remove(folder, ids, passed_down().index)
     _summarize(report, folder, removing=True)
     if not report.removed:
         raise UserError("nothing was removed")
@@ -265,7 +215,7 @@ def index_remove(
 @index_app.command("list")
 def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """List the indexed articles: id, title, paragraph count."""
-    index = _store(index_dir, database_url).open()
+    index = store_of(index_dir, database_url).open()
     for article in index.articles():
         typer.echo(f"{article.id}\t{article.title}\t{article.paragraphs}")
 
@@ -273,7 +223,7 @@ def index_list(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> 
 @index_app.command("stats")
 def index_stats(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     """Show how the index was built and how big it is."""
-    store = _store(index_dir, database_url)
+    store = store_of(index_dir, database_url)
     index = store.open()
     manifest = index.manifest
     table = Table(show_header=False, box=None)
@@ -338,7 +288,7 @@ def _answered(ask: Callable[[str], T], text: str) -> T | None:
     try:
         return ask(text)
     except (ValueError, core.StoreError) as error:
-        _say("error:", "red", str(error))
+        say("error:", "red", str(error))
         return None
 
 
@@ -387,7 +337,7 @@ def ask(
     """
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
-    engine = Engine(_store(index_dir, database_url), _passed_down().show_threshold)
+    engine = Engine(store_of(index_dir, database_url), passed_down().show_threshold)
     engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
     questions = _questions_from_stdin() if question == "-" else iter([question])
     unanswered = 0
@@ -421,12 +371,12 @@ def chat(
 
         printf 'Who is the Kremlin spokesperson?\\nWhen did he address it?\\n' | quotebot chat
     """
-    _chat(_store(index_dir, database_url), as_json)
+    _chat(store_of(index_dir, database_url), as_json)
 
 
 def _chat(where: core.Store, as_json: bool = False) -> None:
-    settings = _settings()
-    engine = Engine(where, _passed_down().show_threshold)
+    settings = settings_once()
+    engine = Engine(where, passed_down().show_threshold)
     minutes = settings.answers.conversation_minutes
     session = terminal.Session(core.Conversation(quiet=60 * minutes))
     if as_json or not sys.stdin.isatty():
@@ -513,12 +463,12 @@ def eval_command(
     if not inside:
         raise UserError(f"no question in {questions} is about an article in {articles}")
     with tempfile.TemporaryDirectory(prefix="quotebot-eval-") as tmp:
-        where = core.location(index_dir or Path(tmp) / "index", database_url, _passed_down().dense)
+        where = core.location(index_dir or Path(tmp) / "index", database_url, passed_down().dense)
         if not where.has_index():
             change_index(where, [str(articles)], replace=True)
         index = where.open()
         with _progress("Asking questions") as progress:
-            threshold = _passed_down().show_threshold
+            threshold = passed_down().show_threshold
             report = evaluation.evaluate(
                 index, inside, off, progress=progress, show_threshold=threshold
             )
@@ -562,7 +512,7 @@ def bot(
     load balancer can share one bot, and one index with --database-url), and answers from
     the index, following rebuilds without a restart.
     """
-    _bot(_store(index_dir, database_url), webhook_url, listen, database_url)
+    _bot(store_of(index_dir, database_url), webhook_url, listen, database_url)
 
 
 def _bot(
@@ -573,7 +523,7 @@ def _bot(
 ) -> None:
     from quotebot.telegram import BotConfigError, run_bot
 
-    settings = _settings()
+    settings = settings_once()
     if database_url:  # the bot keeps what its replicas share where the index is
         settings.storage.database_url = database_url
     if webhook_url:
@@ -581,7 +531,7 @@ def _bot(
     if listen:
         settings.telegram.webhook_listen = listen
     try:
-        Engine(where, _passed_down().show_threshold).index  # noqa: B018  (fail early: no index)
+        Engine(where, passed_down().show_threshold).index  # noqa: B018  (fail early: no index)
         run_bot(settings, where)
     except BotConfigError as error:
         raise UserError(str(error)) from error
@@ -619,16 +569,16 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     bot's /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the
     chat.
     """
-    settings = _settings()
-    where = _store(index_dir, database_url)
+    settings = settings_once()
+    where = store_of(index_dir, database_url)
     folder = settings.paths.articles_dir
     if not where.has_index():
         change_index(where, [str(folder)], replace=True)
     elif core.needs_indexing(where, folder):
         with _progress("Reading the articles, embedding passages") as progress:
-            report = core.follow_folder(where, folder, progress, _passed_down().index)
+            report = core.follow_folder(where, folder, progress, passed_down().index)
         for article_id in report.removed:
-            _say("removed", "yellow", f"{article_id}: its file is no longer in {folder}")
+            say("removed", "yellow", f"{article_id}: its file is no longer in {folder}")
         _summarize(report, where)
     if settings.telegram.bot_token is not None:
         _bot(where, database_url=database_url)
@@ -648,10 +598,10 @@ def main() -> None:
     try:
         app(prog_name="quotebot")  # also as `python -m quotebot`
     except ValidationError as error:
-        _say("error:", "red", _setting_problem(error))
+        say("error:", "red", _setting_problem(error))
         sys.exit(1)
     except (UserError, core.StoreError) as error:
-        _say("error:", "red", str(error))
+        say("error:", "red", str(error))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -17,7 +17,21 @@ from quotebot import botstate, embedding, storage
 from quotebot.answering import READ_PASSAGES, Reading, read, reader
 from quotebot.answering.decision import decide
 from quotebot.botstate import BotMemory
+from quotebot.durations import parse_duration, say_duration
 from quotebot.embedding import EmbeddingOptions
+from quotebot.feeds import (
+    Checked,
+    Feed,
+    FeedOptions,
+    FeedReport,
+    PollOptions,
+    check_due,
+    follow,
+    follow_in_background,
+    index_checked,
+    poll,
+    unfollow,
+)
 from quotebot.indexing import (
     IndexOptions,
     Progress,
@@ -55,14 +69,19 @@ __all__ = [
     "counted",
     "Answer",
     "BotMemory",
+    "Checked",
     "Conversation",
     "EmbeddingOptions",
     "Engine",
+    "Feed",
+    "FeedOptions",
+    "FeedReport",
     "FittedModelMismatch",
     "IndexLocked",
     "IndexOptions",
     "Location",
     "Options",
+    "PollOptions",
     "Progress",
     "Report",
     "Store",
@@ -76,13 +95,21 @@ __all__ = [
     "bearing",
     "bot_memory",
     "build",
+    "check_due",
     "configure",
+    "follow",
     "follow_folder",
+    "follow_in_background",
+    "index_checked",
     "location",
     "needs_indexing",
     "open_store",
+    "parse_duration",
     "plain_question",
+    "poll",
     "remove",
+    "say_duration",
+    "unfollow",
 ]
 
 log = logging.getLogger(__name__)
@@ -382,6 +409,7 @@ class Options:
     embedding: EmbeddingOptions = EmbeddingOptions()
     dense: DenseOptions = DenseOptions()
     show_threshold: float | None = None  # None: the fitted one
+    feeds: FeedOptions = FeedOptions()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
@@ -394,7 +422,13 @@ class Options:
             EmbeddingOptions(settings.embedding.backend, settings.embedding.cache_dir),
             DenseOptions(settings.storage.dense_index, settings.storage.flat_limit),
             settings.answers.answer_threshold,
+            FeedOptions(settings.feeds.every, settings.feeds.keep, settings.feeds.check_seconds),
         )
+
+    @property
+    def poll(self) -> PollOptions:
+        """How a feed's poll reads and indexes."""
+        return PollOptions(self.index)
 
 
 def configure(options: Options) -> None:

@@ -9,12 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from quotebot.durations import parse_duration
+
 Ids = Annotated[frozenset[int], NoDecode]
 """Comma-separated Telegram user or chat ids, e.g. ``12345,-1001234567890``."""
+
+
+def _seconds(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError as error:  # said as it is, without pydantic's "Value error, "
+        raise PydanticCustomError("duration", str(error)) from None
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+"""A duration written as a number and a unit ("30m", "2h", "30d"), in seconds."""
 
 
 class _Group(BaseSettings):
@@ -39,6 +54,15 @@ class SourceSettings(_Group):
     max_file_mb: float = Field(default=20.0, gt=0, validation_alias="QUOTEBOT_MAX_FILE_MB")
     max_feed_entries: int = Field(default=50, ge=1, validation_alias="QUOTEBOT_MAX_FEED_ENTRIES")
     feed_timeout: float = Field(default=60.0, gt=0, validation_alias="QUOTEBOT_FEED_TIMEOUT")
+
+
+class FeedSettings(_Group):
+    """Following feeds (quotebot feed, and the polls of quotebot run and bot): the defaults
+    of ``feed add``, and how often running processes look for due feeds."""
+
+    every: Duration = Field(default=1800.0, gt=0, validation_alias="QUOTEBOT_FEED_EVERY")
+    keep: Duration = Field(default=30 * 86400.0, gt=0, validation_alias="QUOTEBOT_FEED_KEEP")
+    check_seconds: float = Field(default=60.0, gt=0, validation_alias="QUOTEBOT_FEED_CHECK_SECONDS")
 
 
 class EmbeddingSettings(_Group):
@@ -139,6 +163,7 @@ def _unset_when_empty(value: Any) -> Any:
 _GROUPS: dict[str, type[_Group]] = {
     "paths": Paths,
     "sources": SourceSettings,
+    "feeds": FeedSettings,
     "embedding": EmbeddingSettings,
     "storage": StorageSettings,
     "answers": AnswerSettings,
@@ -151,6 +176,7 @@ class Settings(BaseModel):
 
     paths: Paths = Field(default_factory=Paths)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     answers: AnswerSettings = Field(default_factory=AnswerSettings)

@@ -3,6 +3,7 @@ pages a test sets up."""
 
 from __future__ import annotations
 
+import email.utils
 import ssl
 import threading
 import time
@@ -24,6 +25,8 @@ class Response:
     trickle: float = 0.0  # seconds between bytes of the body (a hostile, slow server)
     trickle_headers: float = 0.0  # seconds between bytes of the status line and headers
     chunked: bool = False  # Transfer-Encoding: chunked, the body in one chunk then the last
+    etag: str | None = None  # sent, and a request with it in If-None-Match gets a 304
+    last_modified: str | None = None  # sent, and If-Modified-Since it gets a 304
 
 
 class Website:
@@ -34,6 +37,7 @@ class Website:
         self.base = base
         self.pages: dict[str, Response] = {}
         self.requests: list[str] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []  # each request's path and headers
 
     def url(self, path: str) -> str:
         return f"{self.base}:{self.port}{path}"
@@ -79,6 +83,15 @@ def _trickle(out: BinaryIO, data: bytes, pause: float) -> None:
             time.sleep(pause)
 
 
+def _not_modified(response: Response, etag: str | None, since: str | None) -> bool:
+    """Whether a conditional GET's validators match the page (it has not changed)."""
+    if response.status != 200:
+        return False
+    if etag is not None:
+        return etag == response.etag
+    return since is not None and since == response.last_modified
+
+
 @contextmanager
 def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
     """Serve a Website on a free port of 127.0.0.1 until the block ends; with ``tls``,
@@ -88,13 +101,23 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
             site.requests.append(self.path)
+            site.headers.append((self.path, dict(self.headers.items())))
             response = site.pages.get(self.path, Response(b"not found", "text/plain", 404))
+            if _not_modified(response, self.headers.get("If-None-Match"),
+                             self.headers.get("If-Modified-Since")):  # fmt: skip
+                self.send_response(304)
+                self.end_headers()
+                return
             if response.trickle_headers:
                 head = f"HTTP/1.1 {response.status} OK\r\nContent-Type: text/html\r\n\r\n"
                 _trickle(self.wfile, head.encode() + response.body, response.trickle_headers)
                 return
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
+            if response.etag:
+                self.send_header("ETag", response.etag)
+            if response.last_modified:
+                self.send_header("Last-Modified", response.last_modified)
             for key, value in response.headers.items():
                 self.send_header(key, value)
             body = response.body
@@ -128,3 +151,16 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Website]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def rss(*items: tuple[str, str, str, float]) -> str:
+    """An RSS 2.0 feed of (title, link, description, published: seconds since the epoch)."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>{said}</description>"
+        f"<pubDate>{email.utils.formatdate(date, usegmt=True)}</pubDate></item>"
+        for title, link, said, date in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Harbour Gazette</title><link>http://127.0.0.1/</link>{entries}</channel></rss>"
+    )

@@ -31,6 +31,7 @@ __all__ = [
     "embedding",
     "follow_folder",
     "remove",
+    "update",
 ]
 
 Progress = Callable[[int, int], None]
@@ -151,6 +152,28 @@ def follow_folder(
                 del articles[article.id]
         if report.added or report.updated or report.removed:
             _write(change, list(articles.values()), previous, report, progress, options)
+        else:
+            _count(report, previous)
+    return report
+
+
+def update(
+    location: storage.Location,
+    articles: Sequence[Article],
+    removing: Iterable[str] = (),
+    progress: Progress | None = None,
+    options: IndexOptions = IndexOptions(),
+) -> Report:
+    """Put articles already read into the index (replacing those with the same id) and take
+    the ``removing`` ids out, in one change; everything else stays (a feed's poll)."""
+    report = Report()
+    with storage.open_store(location).changing(embedding.DIMENSION) as change:
+        report.notes += change.notes
+        previous = change.live(embedding.MODEL, strict=True)
+        merged = _merged(report, previous, articles)
+        report.removed = [i for i in dict.fromkeys(removing) if merged.pop(i, None) is not None]
+        if report.added or report.updated or report.removed:
+            _write(change, list(merged.values()), previous, report, progress, options)
         else:
             _count(report, previous)
     return report

@@ -10,11 +10,13 @@ is checked the same way.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -38,14 +40,31 @@ class FetchError(Exception):
     """A URL that could not be fetched; the message says why (without the URL)."""
 
 
+class StatusError(FetchError):
+    """The server answered with an error status (4xx, 5xx), and maybe when to come back."""
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        """Seconds the server asked to wait (its ``Retry-After``), if it said."""
+
+
 @dataclass(frozen=True)
 class Page:
-    """A fetched page: where it ended up, its media type and charset, and its bytes."""
+    """A fetched page: where it ended up, its media type and charset, and its bytes; its
+    status (304: not modified since the validators sent, no body) and the response headers
+    a poller keeps (lower-case names: ``etag``, ``last-modified``)."""
 
     url: str
     content_type: str
     charset: str | None
     body: bytes
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+KEPT_HEADERS = ("etag", "last-modified")
 
 
 @dataclass(frozen=True)
@@ -61,7 +80,12 @@ class OutOfTime(FetchError):
     """A fetch cut off by the deadline its caller gave (sooner than its own timeout)."""
 
 
-def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
+def fetch(
+    url: str,
+    limits: Limits,
+    deadline: float | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Page:
     """GET a URL, following redirects, within the limits.
 
     The timeout is a wall-clock deadline for the whole fetch (lookup, connect, headers,
@@ -72,6 +96,7 @@ def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
         limits: The timeout, size limit and whether private addresses may be read.
         deadline: A ``time.monotonic()`` time to stop by, when sooner than the timeout
             (a feed's total budget).
+        headers: More request headers (a conditional GET's ``If-None-Match``).
 
     Raises:
         FetchError: bad URL, refused address, network error, HTTP error status,
@@ -82,7 +107,7 @@ def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
     too_slow = OutOfTime("cut off: the time given for it ran out") if given else None
     with _Watchdog(min(own, deadline or own)) as watchdog:
         try:
-            page = _fetch(url, limits, watchdog)
+            page = _fetch(url, limits, watchdog, headers or {})
         except FetchError:
             if watchdog.fired:
                 raise too_slow or FetchError(_too_slow(limits)) from None
@@ -92,9 +117,9 @@ def fetch(url: str, limits: Limits, deadline: float | None = None) -> Page:
         return page
 
 
-def _fetch(url: str, limits: Limits, watchdog: _Watchdog) -> Page:
+def _fetch(url: str, limits: Limits, watchdog: _Watchdog, headers: Mapping[str, str]) -> Page:
     for _hop in range(MAX_REDIRECTS + 1):
-        response = _get(url, limits, watchdog)
+        response = _get(url, limits, watchdog, headers)
         location = response.headers.get("Location")
         if response.status in _REDIRECTS and location:
             response.release_conn()
@@ -102,10 +127,18 @@ def _fetch(url: str, limits: Limits, watchdog: _Watchdog) -> Page:
             continue
         if response.status >= 400:
             response.release_conn()
-            raise FetchError(f"the server answered HTTP {response.status} {response.reason}")
+            raise StatusError(
+                f"the server answered HTTP {response.status} {response.reason}",
+                response.status,
+                retry_after(response.headers.get("Retry-After", "")),
+            )
         media, charset = _content_type(response.headers.get("Content-Type", ""))
+        kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+        if response.status == 304:  # not modified: nothing to read
+            response.release_conn()
+            return Page(public_url(url), media, charset, b"", 304, kept)
         body = _read(response, limits)
-        return Page(url=public_url(url), content_type=media, charset=charset, body=body)
+        return Page(public_url(url), media, charset, body, response.status, kept)
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
@@ -298,7 +331,23 @@ def _look_up(host: str, port: int, watchdog: _Watchdog) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in result[0]))
 
 
-def _get(url: str, limits: Limits, watchdog: _Watchdog) -> urllib3.BaseHTTPResponse:
+def retry_after(value: str) -> float | None:
+    """The seconds a ``Retry-After`` header asks for: a number of seconds or an HTTP date."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _get(
+    url: str, limits: Limits, watchdog: _Watchdog, extra: Mapping[str, str]
+) -> urllib3.BaseHTTPResponse:
     try:
         parts = urllib3.util.parse_url(url)
     except ValueError as error:
@@ -310,7 +359,7 @@ def _get(url: str, limits: Limits, watchdog: _Watchdog) -> urllib3.BaseHTTPRespo
     host = parts.host.strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(host, port, limits.allow_private, watchdog)
-    headers = {"Host": parts.netloc or host, "User-Agent": USER_AGENT, "Accept": ACCEPT}
+    headers = {"Host": parts.netloc or host, "User-Agent": USER_AGENT, "Accept": ACCEPT, **extra}
     if parts.auth:
         headers.update(urllib3.util.make_headers(basic_auth=unquote(parts.auth)))
     for number, address in enumerate(addresses, start=1):

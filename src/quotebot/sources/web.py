@@ -81,7 +81,7 @@ def read_url(url: str, options: SourceOptions) -> tuple[list[Article], list[Sour
     budget = time.monotonic() + options.feed_timeout
     page = _fetch(url, options)
     shown = public_url(url)  # a password in the URL is sent, never shown or stored
-    if _is_feed(page):
+    if is_feed(page):
         return _read_feed(shown, page, options, budget)
     if page.content_type in _HTML_TYPES:
         return [article_from_html(_text(page), shown, url_id(shown), url=shown)], []
@@ -90,14 +90,18 @@ def read_url(url: str, options: SourceOptions) -> tuple[list[Article], list[Sour
     )
 
 
-def _fetch(url: str, options: SourceOptions, deadline: float | None = None) -> Page:
-    limits = Limits(
+def limits(options: SourceOptions) -> Limits:
+    """How far one fetch may go, as the options say."""
+    return Limits(
         timeout=options.fetch_timeout,
         max_bytes=options.max_download_bytes,
         allow_private=options.allow_private_urls,
     )
+
+
+def _fetch(url: str, options: SourceOptions, deadline: float | None = None) -> Page:
     try:
-        return fetch(url, limits, deadline)
+        return fetch(url, limits(options), deadline)
     except OutOfTime as error:  # the deadline given: a feed's budget
         raise SourceError(
             f"{public_url(url)}: not read: the feed's time budget of "
@@ -118,7 +122,8 @@ def _text(page: Page) -> bytes | str:
     return page.body
 
 
-def _is_feed(page: Page) -> bool:
+def is_feed(page: Page) -> bool:
+    """Whether a fetched page is an RSS or Atom feed (by its type, or its root element)."""
     if page.content_type in _FEED_TYPES:
         return True
     return page.content_type in _XML_TYPES and bool(_FEED_ROOT.search(page.body[:2048]))
@@ -128,12 +133,33 @@ def _read_feed(
     url: str, page: Page, options: SourceOptions, budget: float
 ) -> tuple[list[Article], list[SourceError]]:
     """The feed's entries, read within one time budget for the whole feed."""
+    entries, errors = feed_entries(url, page, options)
+    articles: list[Article] = []
+    for number, entry in enumerate(entries, start=1):
+        if time.monotonic() >= budget:
+            errors.append(out_of_time(url, options, len(entries) - number + 1, len(entries)))
+            break
+        try:
+            articles.append(entry_article(url, number, entry, options, budget))
+        except SourceError as error:
+            errors.append(error)
+    return articles, errors
+
+
+def feed_entries(
+    url: str, page: Page, options: SourceOptions
+) -> tuple[list[Any], list[SourceError]]:
+    """The entries of a fetched feed (feedparser's), at most ``max_feed_entries`` of them;
+    an error says how many more there were.
+
+    Raises:
+        SourceError: the feed has no entries (or cannot be parsed).
+    """
     feed = feedparser.parse(page.body, response_headers={"content-location": page.url})
     entries: list[Any] = list(feed.entries)
     if not entries:
         reason = f" ({feed.bozo_exception})" if feed.get("bozo") else ""
         raise SourceError(f"{url}: the feed has no entries{reason}")
-    articles: list[Article] = []
     errors: list[SourceError] = []
     limit = options.max_feed_entries
     if len(entries) > limit:
@@ -143,29 +169,34 @@ def _read_feed(
                 "(QUOTEBOT_MAX_FEED_ENTRIES)"
             )
         )
-    entries = entries[:limit]
-    for number, entry in enumerate(entries, start=1):
-        if time.monotonic() >= budget:
-            errors.append(
-                SourceError(
-                    f"{url}: the feed's time budget of {options.feed_timeout:g} s ran out "
-                    f"(QUOTEBOT_FEED_TIMEOUT); {len(entries) - number + 1} of its "
-                    f"{len(entries)} entries were not read"
-                )
-            )
-            break
-        try:
-            articles.append(_article_from_entry(url, number, entry, options, budget))
-        except SourceError as error:
-            errors.append(error)
-    return articles, errors
+    return entries[:limit], errors
 
 
-def _article_from_entry(
+def out_of_time(url: str, options: SourceOptions, left: int, entries: int) -> SourceError:
+    """What a feed whose time budget ran out before ``left`` of its entries says."""
+    return SourceError(
+        f"{url}: the feed's time budget of {options.feed_timeout:g} s ran out "
+        f"(QUOTEBOT_FEED_TIMEOUT); {left} of its {entries} entries were not read"
+    )
+
+
+def entry_link(entry: Any) -> str:
+    """A feed entry's link (without a password), or "" when it has none."""
+    return public_url(str(entry.get("link") or "").strip())
+
+
+def entry_id(feed_url: str, number: int, entry: Any) -> str:
+    """The article id a feed entry is indexed under (as :func:`entry_article` gives it)."""
+    link = entry_link(entry)
+    return url_id(link) if link else url_id(f"{feed_url}#{number}")
+
+
+def entry_article(
     feed_url: str, number: int, entry: Any, options: SourceOptions, budget: float
 ) -> Article:
-    """A feed entry's article: the page at its link, or the entry's own content."""
-    link = public_url(str(entry.get("link") or "").strip())
+    """A feed entry's article: the page at its link, or the entry's own content, fetched
+    within the feed's time ``budget`` (a ``time.monotonic()`` time)."""
+    link = entry_link(entry)
     where = link or f"{feed_url} (entry {number})"
     if link:
         page = _fetch(link, options, budget)
@@ -180,7 +211,7 @@ def _article_from_entry(
         title = str(entry.get("title") or "")
         head = f"<title>{html_text.escape(title)}</title>"
         wrapped = f"<html><head>{head}</head><body>{html}</body></html>"
-        article = article_from_html(wrapped, where, url_id(f"{feed_url}#{number}"), url=None)
+        article = article_from_html(wrapped, where, entry_id(feed_url, number, entry), url=None)
     # The feed's own title and date are the publisher's; prefer them where given.
     title = " ".join(str(entry.get("title") or "").split()) or article.title
     published = str(entry.get("published") or entry.get("updated") or "") or article.published

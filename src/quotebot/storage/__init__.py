@@ -41,6 +41,7 @@ from quotebot.storage.protocol import (
     check_model,
     live_or_none,
 )
+from quotebot.storage.subscriptions import Feed, HeldEntry, Subscriptions
 
 Index = FolderVersion
 """The folder store's opened version (the name the fit scripts use)."""
@@ -55,7 +56,9 @@ __all__ = [
     "Change",
     "Database",
     "DenseOptions",
+    "Feed",
     "FolderStore",
+    "HeldEntry",
     "Index",
     "IndexDamaged",
     "IndexLocked",
@@ -64,6 +67,7 @@ __all__ = [
     "Model",
     "Store",
     "StoreError",
+    "Subscriptions",
     "Version",
     "check_model",
     "complete_versions",

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from quotebot.records import Article, ArticleInfo, Passage
+from quotebot.storage.subscriptions import Subscriptions
 
 FORMAT_VERSION = 1
 """The layout of a version as the manifest records it; a newer one is refused."""
@@ -205,6 +206,9 @@ class Store(Protocol):
 
     def size_on_disk(self) -> int:
         """Bytes the live index takes."""
+
+    def subscriptions(self) -> Subscriptions:
+        """The feeds this index follows, kept with it."""
 
 
 def live_or_none(store: Store, model: Model | None, *, strict: bool) -> Version | None:

@@ -21,6 +21,7 @@ import numpy as np
 from quotebot.records import Article, Passage
 from quotebot.storage.folder.dense import DEFAULT as DEFAULT_DENSE
 from quotebot.storage.folder.dense import DenseOptions
+from quotebot.storage.folder.subscriptions import FEEDS, FolderSubscriptions
 from quotebot.storage.folder.version import (
     DATABASE,
     KEYWORDS,
@@ -46,6 +47,7 @@ __all__ = [
     "CURRENT",
     "DenseOptions",
     "DATABASE",
+    "FEEDS",
     "KEYWORDS",
     "LOCK",
     "MANIFEST",
@@ -105,6 +107,10 @@ class FolderStore:
         if version is None:
             return 0
         return sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+
+    def subscriptions(self) -> FolderSubscriptions:
+        """``feeds.json`` beside the versions."""
+        return FolderSubscriptions(self.path)
 
 
 @dataclass

@@ -10,7 +10,8 @@ flight when a new version goes live finishes on its rows.
 Tables: ``quotebot_meta`` (schema and live version), ``quotebot_versions`` (manifests),
 ``quotebot_articles``, ``quotebot_passages`` (text, source and a ``halfvec`` embedding under
 an HNSW cosine index), ``quotebot_postings`` (BM25 weight of each term in each passage,
-computed as bm25s computes them, so the keyword half scores the same) and ``quotebot_terms``.
+computed as bm25s computes them, so the keyword half scores the same) and ``quotebot_terms``;
+``quotebot_feeds`` holds the feeds it follows.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from quotebot.storage.postgres.schema import (
     check_rights,
     create_missing,
 )
+from quotebot.storage.postgres.subscriptions import DatabaseSubscriptions
 from quotebot.storage.postgres.write import size_on_disk, write_version, writer
 from quotebot.storage.protocol import Manifest, Model, Version, live_or_none
 
@@ -91,6 +93,10 @@ class Database(Conninfo):
 
     def size_on_disk(self) -> int:
         return size_on_disk(self)
+
+    def subscriptions(self) -> DatabaseSubscriptions:
+        """The table ``quotebot_feeds`` (one connection, kept: hold on to it)."""
+        return DatabaseSubscriptions(self)
 
 
 @dataclass

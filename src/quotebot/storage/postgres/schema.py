@@ -33,6 +33,9 @@ TABLES = {
     "PRIMARY KEY (version, term, row))",
     "quotebot_terms": "CREATE TABLE quotebot_terms (version bigint NOT NULL, term text NOT NULL, "
     "df int NOT NULL, PRIMARY KEY (version, term))",
+    # the feeds the index follows (DatabaseSubscriptions)
+    "quotebot_feeds": "CREATE TABLE quotebot_feeds (url text PRIMARY KEY, feed jsonb NOT NULL, "
+    "next_at double precision NOT NULL, leased_until double precision NOT NULL DEFAULT 0)",
     # the bot's shared tables (SharedLimiter, SharedMemory, SharedConversations)
     "quotebot_questions": "CREATE TABLE quotebot_questions "
     "(user_id bigint NOT NULL, at double precision NOT NULL)",
@@ -71,6 +74,8 @@ WRITER_RIGHTS: Rights = {
 """What ``quotebot index build / add / remove`` needs on tables that exist."""
 BOT_RIGHTS: Rights = {table: ("SELECT", "INSERT", "UPDATE", "DELETE") for table in BOT_TABLES}
 """What the bot needs on its shared tables (the question limit, memory, conversations)."""
+FEED_RIGHTS: Rights = {"quotebot_feeds": ("SELECT", "INSERT", "UPDATE", "DELETE")}
+"""What following feeds needs (``quotebot feed``, the pollers), besides WRITER_RIGHTS."""
 
 
 def ensure_schema(connection: Any, database: Conninfo, dimension: int) -> None:
@@ -86,7 +91,8 @@ def ensure_schema(connection: Any, database: Conninfo, dimension: int) -> None:
                 f"{reason(error, database)}; install it on the server and run `CREATE "
                 "EXTENSION vector` in the database as a superuser (or ask its administrator to)"
             ) from None
-    create_missing(connection, database, [t for t in TABLES if t not in BOT_TABLES], dimension)
+    kept_apart = (*BOT_TABLES, "quotebot_feeds")  # created by those that use them
+    create_missing(connection, database, [t for t in TABLES if t not in kept_apart], dimension)
     with contextlib.suppress(StoreError):  # the bot's tables too, where this role may
         create_missing(connection, database, BOT_TABLES)
     check_rights(connection, database, WRITER_RIGHTS)
