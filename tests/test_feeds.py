@@ -5,12 +5,16 @@ pass between polls without waiting for them; the server, the fetches and the ind
 from __future__ import annotations
 
 import json
+import queue
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.auxil.cli import quotebot
+from tests.auxil.cli import clean_environment, quotebot
 from tests.auxil.website import Website, article_html, rss, serve
 
 from quotebot import core, storage
@@ -262,3 +266,38 @@ def test_durations_are_read_and_said() -> None:
             core.parse_duration(bad)
     said = [core.say_duration(s) for s in (20, 90, 1200, 7200, 5400, DAY, 30 * DAY)]
     assert said == ["20 s", "1.5 min", "20 min", "2 h", "1.5 h", "1 day", "30 days"]
+
+
+def test_quotebot_run_polls_in_the_background_and_the_chat_answers_from_it(
+    site: Website, tmp_path: Path
+) -> None:
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "gulls.txt").write_text(GULLS)
+    story(site, "/lighthouse", *LIGHTHOUSE)
+    url = publish(site, "1", ("/lighthouse", "Lighthouse", time.time()))
+    env = {"QUOTEBOT_ALLOW_PRIVATE_URLS": "true", "QUOTEBOT_FEED_CHECK_SECONDS": "1"}
+    assert quotebot("feed", "add", url, cwd=tmp_path).returncode == 0
+    running = subprocess.Popen(
+        [sys.executable, "-m", "quotebot", "run"],
+        cwd=tmp_path,
+        env={**clean_environment(), **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert running.stdin and running.stdout and running.stderr
+    stderr, lines = running.stderr, queue.Queue[str]()
+    threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True).start()
+    try:
+        said = []
+        while not said or not said[-1].startswith("feed "):
+            said.append(lines.get(timeout=120))
+        assert said[-1] == f"feed {url}: 1 new; 1 held\n", said
+        running.stdin.write("Who repainted the Tobermory lighthouse?\n")
+        running.stdin.close()
+        answered = running.stdout.read()  # to its end: the chat ends with its input
+        assert running.wait(timeout=60) == 0
+    finally:
+        running.kill()
+    assert "four volunteers" in answered

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from quotebot import core, terminal
 from quotebot.cli_common import (
@@ -567,7 +569,7 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     index follows the folder: new and changed articles are added, and those whose file was
     deleted from it are removed (one line each); articles added with `index add` or the
     bot's /add are kept. Then the Telegram bot runs if TELEGRAM_BOT_TOKEN is set, else the
-    chat.
+    chat; either polls the feeds followed (`quotebot feed add`) when they are due.
     """
     settings = settings_once()
     where = store_of(index_dir, database_url)
@@ -583,7 +585,21 @@ def run(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> None:
     if settings.telegram.bot_token is not None:
         _bot(where, database_url=database_url)
     else:
+        _follow_feeds(where)
         _chat(where)
+
+
+def _follow_feeds(where: core.Store) -> None:
+    """Poll the due feeds in the background while the chat runs (the bot has its own job);
+    a feed that brought or lost something, or failed, is one line on stderr."""
+    options = passed_down()
+
+    def tell(report: core.FeedReport) -> None:
+        if report.changed:
+            err.print(Text(report.line()))
+
+    stop = threading.Event()  # never set: the thread ends with the process
+    core.follow_in_background(where, options.poll, options.feeds.check_seconds, tell, stop)
 
 
 def _setting_problem(error: ValidationError) -> str:

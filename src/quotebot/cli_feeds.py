@@ -96,28 +96,7 @@ def feed_list(
     if not feeds:
         typer.echo("no feeds followed; follow one with `quotebot feed add URL`")
     for feed in feeds:
-        typer.echo(_as_line(feed, now))
-
-
-def _ago(when: float | None, now: float) -> str:
-    return "never" if when is None else f"{core.say_duration(now - when)} ago"
-
-
-def _as_line(feed: core.Feed, now: float) -> str:
-    """A feed as `feed list` shows it, in one line."""
-    parts = [
-        feed.url,
-        f"every {core.say_duration(feed.every)}, keep {core.say_duration(feed.keep)}",
-        f"checked {_ago(feed.checked_at, now)}",
-        f"last new entry {_ago(feed.new_at, now)}",
-        f"{core.counted(len(feed.entries), 'article')} held",
-    ]
-    if feed.error:
-        tries = core.counted(feed.failures, "failure")
-        parts.append(f"error: {feed.error} ({tries} in a row)")
-    due = feed.next_at - now
-    parts.append(f"next poll in {core.say_duration(due)}" if due > 0 else "due now")
-    return "  ".join(parts)
+        typer.echo(core.describe(feed, now))
 
 
 def _as_json(feed: core.Feed) -> dict[str, Any]:

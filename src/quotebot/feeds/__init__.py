@@ -32,6 +32,7 @@ from quotebot.durations import say_duration
 from quotebot.feeds.check import Checked, check
 from quotebot.sources.fetch import public_url
 from quotebot.storage import Feed, StoreError, Subscriptions
+from quotebot.text import counted
 
 __all__ = [
     "Checked",
@@ -40,6 +41,7 @@ __all__ = [
     "FeedReport",
     "PollOptions",
     "check_due",
+    "describe",
     "follow",
     "follow_in_background",
     "index_checked",
@@ -106,6 +108,28 @@ class FeedReport:
     def changed(self) -> bool:
         """Whether it changed the index or failed (what a chat is told of)."""
         return bool(self.error or self.new or self.updated or self.expired or self.skipped)
+
+
+def describe(feed: Feed, now: float) -> str:
+    """A followed feed in one line (``feed list``, the bot's /feed list): its URL, how often it
+    is polled and how long entries stay, when it was checked and last brought something, how
+    many articles it holds, its last error and when it is polled next."""
+    parts = [
+        public_url(feed.url),
+        f"every {say_duration(feed.every)}, keep {say_duration(feed.keep)}",
+        f"checked {_ago(feed.checked_at, now)}",
+        f"last new entry {_ago(feed.new_at, now)}",
+        f"{counted(len(feed.entries), 'article')} held",
+    ]
+    if feed.error:
+        parts.append(f"error: {feed.error} ({counted(feed.failures, 'failure')} in a row)")
+    due = feed.next_at - now
+    parts.append(f"next poll in {say_duration(due)}" if due > 0 else "due now")
+    return "  ".join(parts)
+
+
+def _ago(when: float | None, now: float) -> str:
+    return "never" if when is None else f"{say_duration(now - when)} ago"
 
 
 def follow(subscriptions: Subscriptions, url: str, every: float, keep: float) -> Feed | None:
@@ -235,12 +259,15 @@ def follow_in_background(
 
     def loop() -> None:
         subscriptions = store.subscriptions()
+        said = ""
         while not stop.is_set():
             try:
                 for report in poll(store, subscriptions, options):
                     say(report)
             except StoreError as error:
-                log.warning("feeds not polled: %s", error)
+                if str(error) != said:  # once, not every pass
+                    log.warning("feeds not polled: %s", error)
+                said = str(error)
             stop.wait(every)
 
     thread = threading.Thread(target=loop, name="quotebot-feeds", daemon=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from quotebot.storage.folder import (
     CURRENT,
+    FEEDS,
     LOCK,
     MANIFEST,
     VECTORS,
@@ -50,6 +51,7 @@ Location = Store | Path
 
 __all__ = [
     "CURRENT",
+    "FEEDS",
     "LOCK",
     "MANIFEST",
     "VECTORS",

@@ -28,7 +28,7 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 ONLY_ADMINS = "Thanks! Only the bot's admins can add articles, so nothing was indexed."
 ONLY_ADMINS_ADD = "Only the bot's admins can add articles."
 ONLY_ADMINS_REMOVE = "Only the bot's admins can remove articles."
-ONLY_WEB_ADDRESSES = (
+ONLYWEB_ADDRESSES = (
     "Nothing was indexed: /add takes http:// or https:// addresses of articles or feeds "
     "(to add a file, send it to me as a document)."
 )
@@ -41,7 +41,7 @@ STOPPED = (
 CAPPED = "passages were indexed (QUOTEBOT_MAX_PASSAGES)"
 """How the note on an article cut at the passage cap ends."""
 _UNSAFE = re.compile(r"[^\w.\-]+")
-_WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
+WEB_ADDRESS = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
 
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -110,8 +110,8 @@ async def add_command(update: Update, context: BotContext) -> None:
     if not urls:
         await reply(message, text_blocks("Usage: /add URL (the address of an article or feed)"))
         return
-    if not all(_WEB_ADDRESS.match(url) for url in urls):  # never a path on this machine
-        await reply(message, text_blocks(ONLY_WEB_ADDRESSES))
+    if not all(WEB_ADDRESS.match(url) for url in urls):  # never a path on this machine
+        await reply(message, text_blocks(ONLYWEB_ADDRESSES))
         return
     async with typing(context.bot, message):
         blocks = await _add(state, urls, None)

@@ -30,7 +30,7 @@ from telegram.ext import (
 
 from quotebot import core
 from quotebot.settings import Settings
-from quotebot.telegram import _admin, _questions
+from quotebot.telegram import _admin, _feeds, _questions
 from quotebot.telegram._addressing import ADDRESSED, UNMARKED_ASK
 from quotebot.telegram._formatting import text_blocks
 from quotebot.telegram._replies import APOLOGY_WINDOW, Undelivered, reply
@@ -149,6 +149,11 @@ def build_application(settings: Settings, store: core.Store | None = None) -> Ap
     state: BotState = application.bot_data
     state.set_up(settings, store, options)
     _add_handlers(application, state.admins)
+    if application.job_queue is not None:  # python-telegram-bot[job-queue]
+        every = options.feeds.check_seconds
+        application.job_queue.run_repeating(
+            _feeds.poll_feeds, interval=every, first=min(every, 5.0), name="feeds"
+        )
     return application
 
 
@@ -168,6 +173,8 @@ def _add_handlers(application: Application, admins: filters.User) -> None:  # ty
             CommandHandler("add", _admin.refusal(_admin.ONLY_ADMINS_ADD), filters=new),
             CommandHandler("remove", _admin.remove_command, filters=new & admins),
             CommandHandler("remove", _admin.refusal(_admin.ONLY_ADMINS_REMOVE), filters=new),
+            CommandHandler("feed", _feeds.feed_command, filters=new & admins),
+            CommandHandler("feed", _admin.refusal(_feeds.ONLY_ADMINS_FEED), filters=new),
             CommandHandler("why", _questions.why_command, filters=new & admins),
             CommandHandler("why", _admin.refusal(_questions.ONLY_ADMINS_WHY), filters=new),
             CommandHandler("new", _questions.new_command, filters=new),

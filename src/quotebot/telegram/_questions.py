@@ -64,8 +64,9 @@ def _help_text(username: str, admin: bool) -> list[str]:
         kinds = ", ".join(core.SUPPORTED_SUFFIXES[:-1]) + f" or {core.SUPPORTED_SUFFIXES[-1]}"
         lines.append(
             f"Admin: send me an article as a file ({kinds}) to add it; "
-            "/add URL adds an article from the web; /remove ID removes one; /why, as a reply "
-            "to one of my answers, says how it was found."
+            "/add URL adds an article from the web; /remove ID removes one; /feed add URL "
+            "follows a feed (/feed list, /feed remove URL); /why, as a reply to one of my "
+            "answers, says how it was found."
         )
     return lines
 

@@ -25,6 +25,8 @@ class BotState:
     engine: Engine
     options: core.Options
     memory: core.BotMemory
+    feeds: core.Subscriptions
+    """The feeds the index follows (one kept connection, with a database)."""
     admins: filters.User
     """The bot's admins (``ADMIN_USER_IDS``): the filter the admin commands are behind."""
 
@@ -39,6 +41,7 @@ class BotState:
         """Answer from ``store`` as the settings (read once, by the front end) say."""
         self.settings, self.store, self.options = settings, store, options
         self.engine = Engine(store, options.show_threshold)
+        self.feeds = store.subscriptions()
         self.memory = core.bot_memory(
             settings.storage.database_url or None, settings.telegram.questions_per_minute
         )

@@ -74,8 +74,6 @@ WRITER_RIGHTS: Rights = {
 """What ``quotebot index build / add / remove`` needs on tables that exist."""
 BOT_RIGHTS: Rights = {table: ("SELECT", "INSERT", "UPDATE", "DELETE") for table in BOT_TABLES}
 """What the bot needs on its shared tables (the question limit, memory, conversations)."""
-FEED_RIGHTS: Rights = {"quotebot_feeds": ("SELECT", "INSERT", "UPDATE", "DELETE")}
-"""What following feeds needs (``quotebot feed``, the pollers), besides WRITER_RIGHTS."""
 
 
 def ensure_schema(connection: Any, database: Conninfo, dimension: int) -> None:
@@ -93,8 +91,8 @@ def ensure_schema(connection: Any, database: Conninfo, dimension: int) -> None:
             ) from None
     kept_apart = (*BOT_TABLES, "quotebot_feeds")  # created by those that use them
     create_missing(connection, database, [t for t in TABLES if t not in kept_apart], dimension)
-    with contextlib.suppress(StoreError):  # the bot's tables too, where this role may
-        create_missing(connection, database, BOT_TABLES)
+    with contextlib.suppress(StoreError):  # the bot's and the feeds' too, where this role may
+        create_missing(connection, database, kept_apart)
     check_rights(connection, database, WRITER_RIGHTS)
     schema = meta(connection, "schema")
     if schema is None:
