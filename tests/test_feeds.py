@@ -301,3 +301,12 @@ def test_quotebot_run_polls_in_the_background_and_the_chat_answers_from_it(
     finally:
         running.kill()
     assert "four volunteers" in answered
+
+
+def test_a_bad_duration_in_the_settings_is_one_line(tmp_path: Path) -> None:
+    listed = quotebot("feed", "list", "--index-dir", tmp_path, env={"QUOTEBOT_FEED_KEEP": "soon"})
+    assert listed.returncode == 1
+    assert listed.stderr.strip() == (
+        "error: QUOTEBOT_FEED_KEEP is not valid: 'soon' is not a duration: write a number and a "
+        "unit, e.g. 30m, 2h or 30d (s, m, h, d or w) (check the environment and .env)"
+    )
