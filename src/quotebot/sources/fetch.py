@@ -394,7 +394,7 @@ def _get(
 def _read(response: urllib3.BaseHTTPResponse, limits: Limits) -> bytes:
     """The body, stopped as soon as it passes the size limit (the watchdog keeps time)."""
     too_large = FetchError(
-        f"larger than the limit of {limits.max_bytes / 1e6:.0f} MB (QUOTEBOT_MAX_DOWNLOAD_MB)"
+        f"larger than the limit of {limits.max_bytes / 1e6:g} MB (QUOTEBOT_MAX_DOWNLOAD_MB)"
     )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
