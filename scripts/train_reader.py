@@ -423,7 +423,9 @@ def card(record: dict, counts: dict[str, int], refined: dict[str, int]) -> str:
     """The model card: what the reader is, what it was fitted on under which licences, how,
     and how well it reads articles it never saw."""
     refine = record.get("refine", {})
-    held = refine.get("held_out_dev8") or record.get("held_out_dev8", {})
+    polish = record.get("polish", {})
+    held = (polish.get("held_out_dev8") or refine.get("held_out_dev8")
+            or record.get("held_out_dev8", {}))  # fmt: skip
     figures = "\n".join(f"| {name} | {value:.3f} |" for name, value in held.items())
     n = counts.get
     other = sum(v for k, v in counts.items() if k.endswith("-other"))
@@ -441,6 +443,15 @@ def card(record: dict, counts: dict[str, int], refined: dict[str, int]) -> str:
              "as their set", f"{other:,}"),
         ]
     )  # fmt: skip
+    third = (
+        ""
+        if not polish
+        else f"""
+Then a third stage from the second: {polish["steps"]} steps at lr {polish["lr"]} (commit
+`{polish.get("commit", "?")}`, `--polish-epochs`) over {polish["windows"]:,} windows: 60% of the
+answerable examples with fresh negatives of the kinds above.
+"""
+    )
     second = ""
     if refine:
         r = refined.get
@@ -482,7 +493,7 @@ on load.
 
 Half the examples are cut to the sentences around the answer (as the reader reads in
 quotebot), 6% get a chatty opening ("hey, ..."). QAMR was not used.
-{second}
+{second}{third}
 ## Held out: the 8 articles of `squad_dev8`, never fitted on
 
 The reader given the paragraph that holds the answer (SQuAD v1.1, 859 questions), and on SQuAD
