@@ -10,8 +10,6 @@ import typer
 
 from quotebot import core
 from quotebot.cli_common import DatabaseUrl, IndexDir, UserError, passed_down, store_of
-from quotebot.durations import say_duration
-from quotebot.text import counted
 
 feed_app = typer.Typer(
     help="Follow RSS/Atom feeds: their new entries are indexed, old ones leave.",
@@ -159,13 +157,11 @@ def feed_poll(index_dir: IndexDir = None, database_url: DatabaseUrl = None) -> N
     reports = core.poll(store, subscriptions, passed_down().poll)
     if not reports:
         followed = subscriptions.feeds()
-        nearest = min((feed.next_at for feed in followed), default=None)
-        typer.echo(
-            "no feed is due"
-            + (f"; the next in {say_duration(max(nearest - time.time(), 0))}" if nearest else "")
-            + f" ({counted(len(followed), 'feed')} followed)",
-            err=True,
-        )
+        said = "no feed is due"
+        if followed:
+            nearest = min(feed.next_at for feed in followed) - time.time()
+            said += f"; the next in {core.say_duration(max(nearest, 0))}"
+        typer.echo(f"{said} ({core.counted(len(followed), 'feed')} followed)", err=True)
     for report in reports:
         typer.echo(report.line())
     if any(report.error for report in reports):
