@@ -244,7 +244,7 @@ def test_chat_at_a_terminal_edits_lines_keeps_history_and_wraps_whole_words(
     assert question in (tmp_path / "cache" / "chat_history").read_text()
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.8, 2.0, 6.0])
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.8, 1.3, 2.0, 6.0])
 def test_ctrl_c_at_any_moment_exits_quietly(
     sample_index: Path, tmp_path: Path, delay: float
 ) -> None:

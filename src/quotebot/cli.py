@@ -340,7 +340,8 @@ def ask(
     if question != "-" and not question.strip():
         raise UserError('the question is empty; ask something, e.g. quotebot ask "who is ...?"')
     engine = Engine(store_of(index_dir, database_url), passed_down().show_threshold)
-    engine.index  # noqa: B018  (fail early, before reading stdin, when there is no index)
+    with terminal.ctrl_c_held():
+        engine.warm()  # fails early, before reading stdin, when there is no index
     questions = _questions_from_stdin() if question == "-" else iter([question])
     unanswered = 0
     for number, text in enumerate(questions):
@@ -382,7 +383,8 @@ def _chat(where: core.Store, as_json: bool = False) -> None:
     minutes = settings.answers.conversation_minutes
     session = terminal.Session(core.Conversation(quiet=60 * minutes))
     if as_json or not sys.stdin.isatty():
-        engine.index  # noqa: B018
+        with terminal.ctrl_c_held():
+            engine.warm()
         for text in _questions_from_stdin():
             said = _answered(lambda q: terminal.reply(engine, q, session), text)
             if said is None:
@@ -395,7 +397,7 @@ def _chat(where: core.Store, as_json: bool = False) -> None:
                 out.print()
             sys.stdout.flush()  # each answer as soon as it is ready, also into a pipe
         return
-    with terminal.loading(err):
+    with terminal.loading(err), terminal.ctrl_c_held():
         engine.warm()
     history = settings.embedding.cache_dir.expanduser() / "chat_history"
     terminal.chat(engine, session, out, err, history)

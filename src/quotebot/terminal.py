@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +200,24 @@ def loading(err: Console) -> Iterator[None]:
     stay typed ahead, for the prompt)."""
     with _no_echo(), err.status("Loading the articles and the models…"):
         yield
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C pressed inside the block until the block ends, then raise it: a native
+    library (ONNX Runtime, tokenizers) interrupted while it loads fails with an error of its
+    own ("ImportError: initialization failed") instead of stopping quietly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
