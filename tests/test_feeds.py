@@ -158,6 +158,39 @@ def test_a_failing_feed_is_backed_off_and_retry_after_is_honoured(
     assert (feed.failures, feed.error) == (0, None)
 
 
+def test_a_busy_index_postpones_the_entries_without_counting_a_failure(
+    site: Website, followed: tuple[core.Store, storage.Subscriptions, str], tmp_path: Path
+) -> None:
+    """Another process changing the index (an ``index add``, a second poller on the folder)
+    does not back the feed off for its interval: it is checked again in a minute, and the
+    entries it found then are not lost to a 304."""
+    store, subscriptions, url = followed
+    t0 = time.time()
+    story(site, "/ferry", *FERRY)
+    publish(site, "1", ("/ferry", "Ferry", t0))
+    holder = subprocess.Popen(  # holds the index's writer lock until its stdin closes
+        [sys.executable, "-c", "import fcntl, sys\n"
+         "f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+         "f.write('quotebot (pid 4242)'); f.flush(); print('held', flush=True); sys.stdin.read()",
+         str(tmp_path / "index" / "LOCK")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        [report] = core.poll(store, subscriptions, OPTIONS, now=t0)
+    finally:
+        holder.communicate("")
+    assert report.line().startswith(f"feed {url}: not indexed: the index in ")
+    assert "being changed by quotebot (pid 4242)" in report.line()
+    assert report.line().endswith("; next try in 1 min")
+    [feed] = subscriptions.feeds()
+    assert (feed.failures, feed.error, feed.etag, feed.entries) == (0, None, None, {})
+
+    [report] = core.poll(store, subscriptions, OPTIONS, now=t0 + 60)
+    assert report.line() == f"feed {url}: 1 new; 1 held"
+    assert "noon" in asked(store, "When will the new ferry to Oban leave?")
+
+
 def test_a_slow_feed_is_cut_off_by_the_time_limit(
     site: Website, followed: tuple[core.Store, storage.Subscriptions, str]
 ) -> None:

@@ -31,7 +31,7 @@ from quotebot import indexing, storage
 from quotebot.durations import say_duration
 from quotebot.feeds.check import Checked, check
 from quotebot.sources.fetch import public_url
-from quotebot.storage import Feed, StoreError, Subscriptions
+from quotebot.storage import Feed, IndexLocked, StoreError, Subscriptions
 from quotebot.text import counted
 
 __all__ = [
@@ -209,7 +209,8 @@ def index_checked(
 ) -> list[FeedReport]:
     """The second half of :func:`poll`: one index change for what the checks brought, then
     each feed's state saved (its lease let go). Should the change fail, every feed that
-    brought something is backed off as failed and keeps what it held."""
+    brought something keeps what it held and is backed off as failed, or, when another
+    process was changing the index, checked again in a minute without counting a failure."""
     articles = [article for done in checked for article in done.articles]
     removing = [article_id for done in checked for article_id in done.expired]
     report = indexing.Report()
@@ -218,8 +219,12 @@ def index_checked(
             report = indexing.update(store, articles, removing, options=options.index)
         except StoreError as error:
             now = time.time()
+            reason = f"not indexed: {error}"
+            busy = isinstance(error, IndexLocked)  # another poller or an `index add`: soon again
             checked = [
-                done.failed(f"not indexed: {error}", now) if done.articles or done.expired else done
+                (done.postponed(reason) if busy else done.failed(reason, now))
+                if done.articles or done.expired
+                else done
                 for done in checked
             ]
     reports = []

@@ -18,6 +18,9 @@ from quotebot.storage import Feed, HeldEntry
 
 MAX_BACKOFF = 86400.0
 """A failing feed is tried at least once a day (unless its server asks for longer)."""
+BUSY_RETRY = 60.0
+"""Seconds until a feed whose entries found the index busy (another process changing it) is
+checked again."""
 
 
 @dataclass
@@ -47,6 +50,14 @@ class Checked:
         wait = max(wait, retry_after or 0.0)
         failed = replace(feed, failures=failures, error=reason, checked_at=now, next_at=now + wait)
         return Checked(feed, failed, error=reason)
+
+    def postponed(self, reason: str) -> Checked:
+        """What this check found could not be indexed (another process was changing the
+        index): none of it is kept, the feed is not counted as failing, and it is checked again
+        :data:`BUSY_RETRY` seconds after this check."""
+        now = self.feed.checked_at or time.time()
+        later = replace(self.leased, checked_at=now, next_at=now + BUSY_RETRY)
+        return Checked(self.leased, later, error=reason)
 
 
 def check(feed: Feed, others: set[str], options: SourceOptions, now: float) -> Checked:
