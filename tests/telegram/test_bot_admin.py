@@ -297,3 +297,20 @@ def test_help_lists_every_upload_format_and_a_page_over_the_cap_says_so(
             assert notes == [
                 f"Note: {name}: only its first 20 passages were indexed (QUOTEBOT_MAX_PASSAGES)."
             ]
+
+
+def test_why_explains_a_follow_up_as_it_was_answered(
+    fake: FakeTelegram, uid: int, group_id: int
+) -> None:
+    """/why (and "More sources") on the answer to a follow-up search the question it stood for
+    in the conversation, not its bare words."""
+    group = fake.group_chat(group_id)
+    admin, user = fake.user(ADMIN, "Ada"), fake.user(uid)
+    [first] = fake.replies_to(fake.message(group, user, "/ask How far is Agadez from Niamey?"))
+    follow_up = "How many U.S. soldiers are there?"
+    asked = fake.message(group, user, follow_up, reply_to=fake.stored(first))
+    [answer] = fake.replies_to(asked)
+    assert "1,000" in answer.result["text"]
+    why = fake.message(group, admin, "/why", reply_to=fake.stored(answer))
+    explained = fake.replies_to(why)[0].result["text"].splitlines()[0]
+    assert explained.startswith(follow_up) and "Agadez" in explained and "Niamey" in explained

@@ -149,8 +149,9 @@ async def ask(update: Update, context: BotContext) -> None:
     log.info("answering in chat %s (found: %s)", message.chat_id, result.found)
     markup = _more_button(1) if result.found and others else None
     sent = await reply(message, answer_blocks(result), markup)
+    searched = result.searched_as or question  # a follow-up made whole: it stands alone
     for part in sent:  # for "More sources", /why and follow-ups in reply to any part
-        state.remember(part.chat_id, part.message_id, question)
+        state.remember(part.chat_id, part.message_id, searched)
         state.memory.conversations.link(part.chat_id, part.message_id, key)
 
 
