@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/squad_dev8"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
     parser.add_argument("--answered", type=float, default=0.87)
-    parser.add_argument("--precision", type=float, default=0.87)
+    parser.add_argument("--precision", type=float, default=0.85)
     parser.add_argument("--reuse", action="store_true", help="the readings of the last run")
     parser.add_argument("--write", action="store_true", help="write models/reader.json")
     args = parser.parse_args()
