@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from quotebot import botstate, embedding, storage
-from quotebot.answering import READ_PASSAGES, Reading, read, reader
+from quotebot.answering import READ_PASSAGES, Reading, read, reader, speech
 from quotebot.answering.decision import decide
 from quotebot.botstate import BotMemory
 from quotebot.durations import parse_duration, say_duration
@@ -178,7 +178,7 @@ def answer_with(
         raise ValueError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise ValueError(TOO_LONG)
-    asked = plain_question(question)
+    asked = plain = plain_question(question)
     leans = last is not None and followup.leans_on_context(asked)
     if leans and last is not None:
         asked = followup.made_whole(asked, last)
@@ -194,14 +194,12 @@ def answer_with(
     reading = read(ranking)
     best = reading.best
     if best is None:  # the reader saw no span at all: nothing to quote
-        answer = Answer(question, found=False, passages=hits[:k])
-        return _finished(answer, why, index, ranking, reading, declined_by="reader")
+        return _declined(question, k, why, index, ranking, reading, "reader", plain)
     decision = decide(ranking, reading, show_threshold)
     why.found, why.confidence = decision.found, decision.confidence
     why.show_threshold = decision.show_threshold
     if not decision.answers:
-        answer = Answer(question, found=False, passages=hits[:k])
-        return _finished(answer, why, index, ranking, reading, declined_by="found decision")
+        return _declined(question, k, why, index, ranking, reading, "found decision", plain)
     source = hits[best.passage]
     passages = [source, *(h for h in hits if h is not source)][:k]
     start, end = reading.quote
@@ -216,6 +214,30 @@ def answer_with(
         decision.shown,
     )
     return _finished(answer, why, index, ranking, reading)
+
+
+def _declined(
+    question: str,
+    k: int,
+    why: Why,
+    index: Version,
+    ranking: Ranking,
+    reading: Reading,
+    declined_by: str,
+    plain: str,
+) -> Answer:
+    """The reader declined: the answer is what the best passages report, when the question
+    asks what someone said (:mod:`quotebot.answering.speech`); otherwise declined."""
+    said = speech.reported(plain, ranking)
+    if said is None:
+        answer = Answer(question, found=False, passages=ranking.hits[:k])
+        return _finished(answer, why, index, ranking, reading, declined_by=declined_by)
+    number, start, end = said
+    source = ranking.hits[number]
+    quote = source.passage.text[start:end]
+    passages = [source, *(h for h in ranking.hits if h is not source)][:k]
+    answer = Answer(question, True, quote, quote, 0, passages)
+    return _finished(answer, why, index, ranking, reading, answered_by="reported speech")
 
 
 @dataclass
@@ -239,6 +261,7 @@ def _finished(
     ranking: Ranking,
     reading: Reading | None = None,
     declined_by: str | None = None,
+    answered_by: str | None = None,
 ) -> Answer:
     """The answer with the question as searched, and its explanation when one was asked for."""
     answer = replace(answer, searched_as=why.searched_as)
@@ -262,6 +285,7 @@ def _finished(
     decision = {
         "result": "answered" if answer.found else "declined",
         "declined_by": declined_by,
+        "answered_by": answered_by,
         "found": _rounded(why.found),
         "found_threshold": model["found"]["threshold"],
         "confidence": _rounded(why.confidence),

@@ -141,6 +141,8 @@ def render_explanation(answer: Answer, shown: int = 3) -> Text:
 
 
 def _decision(d: dict[str, Any]) -> str:
+    if d["answered_by"] == "reported speech":
+        return "the reader declined; the sentences that report what was asked are quoted whole"
     if d["declined_by"] == "search":
         return "declined: the index holds no passage"
     if d["declined_by"] == "reader":
