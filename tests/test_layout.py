@@ -26,9 +26,9 @@ LAYERS = [
     {"core"},
     {"evaluation"},
     {"terminal"},
-    {"telegram", "cli", "cli_common", "cli_feeds", "__main__", "__init__"},
+    {"telegram", "cli", "cli_common", "cli_feeds", "cli_index", "__main__", "__init__"},
 ]
-FRONT_ENDS = {"terminal", "telegram", "cli", "cli_common", "cli_feeds"}
+FRONT_ENDS = {"terminal", "telegram", "cli", "cli_common", "cli_feeds", "cli_index"}
 """They reach the stages through the core only (records and settings aside)."""
 
 

@@ -4,12 +4,15 @@ options that name it, and one-line messages."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from quotebot import core
@@ -74,3 +77,24 @@ def store_of(index_dir: Path | None, database_url: str | None) -> core.Store:
         database_url or settings.storage.database_url,
         passed_down().dense,
     )
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[core.Progress]:
+    """A progress bar on stderr (a terminal only) for a long step: ``label``, done of total
+    and the time left; yields the callback the core reports progress to."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
