@@ -208,10 +208,7 @@ def test_an_index_with_every_article_removed_answers_nothing(tmp_path: Path) -> 
             "How many Russian soldiers are at the base?",  # the 1,000 are U.S. soldiers
             marks=pytest.mark.xfail(strict=True, reason="issue 10: not declined yet"),
         ),
-        pytest.param(
-            "How long have U.S. troops been in Agadez?",  # 500 miles is a distance
-            marks=pytest.mark.xfail(strict=True, reason="issue 10: not declined yet"),
-        ),
+        "How long have U.S. troops been in Agadez?",  # 500 miles is a distance
         "How many people live in Agadez?",
     ],
 )

@@ -56,12 +56,14 @@ def test_explain_shows_which_stage_put_which_paragraph_first(tmp_path: Path) -> 
     assert why is not None
     stages = why["stages"]
     # The paragraph that repeats the question's words wins the keyword stage and, through it,
-    # the fused and reranked ones: the wrong paragraph is quoted. The meaning stage had the
-    # right one first.
+    # the fused and reranked ones. The meaning stage had the right one first, and so does the
+    # reader: it finds no answer in the first and reads the second.
     assert stages["keyword"][0]["paragraph"] == 1
     assert stages["dense"][0]["paragraph"] == 2
     assert stages["fused"][0]["paragraph"] == 1 and stages["reranked"][0]["paragraph"] == 1
-    assert result.passages[0].passage.paragraph == 0  # the one quoted (counted from 0)
+    assert [span["passage"] for span in why["reader"]["spans"]] == [2] * len(why["reader"]["spans"])
+    assert result.found and "1901" in result.quote
+    assert result.passages[0].passage.paragraph == 1  # the one quoted (counted from 0)
 
 
 def test_why_in_the_chat_explains_the_last_answer(sample_index: Path) -> None:

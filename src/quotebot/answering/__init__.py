@@ -4,6 +4,7 @@ decision says whether to answer and whether to show the short answer (:mod:`.dec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +38,25 @@ class Reading:
 
 
 def read(ranking: Ranking, n: int = READ_PASSAGES) -> Reading:
-    """Run the reader over a window of each of the best n passages of a ranking."""
+    """Run the reader over a window of each of the best n passages of a ranking; where its
+    no-answer score beats every span of them, over the next passage's too, whose reading is
+    taken when it finds a span there that beats its no-answer score (the search's second
+    passage holds the answer when the first only repeats the question's words)."""
+    reading = _read(ranking, range(n))
+    best = reading.best
+    if len(ranking.hits) > n and (best is None or best.no_answer > best.score):
+        second = _read(ranking, [n])
+        if second.best is not None and second.best.score > second.best.no_answer:
+            return second
+    return reading
+
+
+def _read(ranking: Ranking, which: Iterable[int]) -> Reading:
+    """The reader over a window of each of the passages ``which`` (numbers in the ranking)."""
     windows = [
-        (i, hit.passage.text[start:end], start)
-        for i, hit in enumerate(ranking.hits[:n])
-        for start, end in [window(ranking.query, hit.passage.text)]
+        (i, ranking.hits[i].passage.text[start:end], start)
+        for i in which
+        for start, end in [window(ranking.query, ranking.hits[i].passage.text)]
     ]
     found = reader.load().read(ranking.query.text, windows)
     quote = (0, 0)
