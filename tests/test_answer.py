@@ -241,3 +241,21 @@ def test_odd_questions_are_answered_or_declined_cleanly(engine: Engine, question
 def test_a_question_past_the_limit_is_refused_in_one_line(engine: Engine) -> None:
     with pytest.raises(ValueError, match="the question is too long"):
         engine.answer("How far is Agadez from Niamey? " * 160)  # ~5,000 characters
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who coaches Faith Chepkoech?",
+        "hey, who coaches Faith Chepkoech?",
+        "hey who coaches Faith Chepkoech?",
+        "@quotebot who coaches Faith Chepkoech?",
+    ],
+)
+def test_the_answer_in_the_second_passage_is_found(news: Engine, question: str) -> None:
+    """The paragraph that names her in full comes first; the one that says who coaches her,
+    second: the reader finds nothing in the first and reads the second."""
+    result = news.answer(question)
+    assert result.found, question
+    assert "coached by the former Olympic steeplechaser Patrick Sang" in result.quote
+    assert not result.answer_shown or result.answer.endswith("Patrick Sang")

@@ -4,23 +4,9 @@ or topic that no reporting sentence names is still declined. Real articles, inde
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from quotebot import indexing
 from quotebot.core import Engine
-
-CONVERSATIONS = Path(__file__).parent / "conversations"
-
-
-@pytest.fixture(scope="module")
-def news(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The three news articles of tests/conversations (a wind farm, a marathon, a library)."""
-    index_dir = tmp_path_factory.mktemp("speech") / "index"
-    articles = sorted(CONVERSATIONS.glob("*.txt"))
-    assert indexing.build(index_dir, articles).version is not None
-    return Engine(index_dir)
 
 
 @pytest.mark.parametrize(
