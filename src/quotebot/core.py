@@ -201,7 +201,7 @@ def answer_with(
     if not decision.answers:
         return _declined(question, k, why, index, ranking, reading, "found decision", plain)
     source = hits[best.passage]
-    passages = [source, *(h for h in hits if h is not source)][:k]
+    passages = _source_first(hits, source, k)
     start, end = reading.quote
     answer = Answer(
         question,
@@ -235,9 +235,13 @@ def _declined(
     number, start, end = said
     source = ranking.hits[number]
     quote = source.passage.text[start:end]
-    passages = [source, *(h for h in ranking.hits if h is not source)][:k]
-    answer = Answer(question, True, quote, quote, 0, passages)
+    answer = Answer(question, True, quote, quote, 0, _source_first(ranking.hits, source, k))
     return _finished(answer, why, index, ranking, reading, answered_by="reported speech")
+
+
+def _source_first(hits: list[Hit], source: Hit, k: int) -> list[Hit]:
+    """The k passages an answer lists: the one quoted first, then the rest as ranked."""
+    return [source, *(h for h in hits if h is not source)][:k]
 
 
 @dataclass
