@@ -5,6 +5,10 @@ ONNX inside the package.
     python scripts/train_reader.py --data ../shared --work /tmp/reader   # fit (resumes)
     python scripts/train_reader.py --data ../shared --work /tmp/reader --export
 
+The shipped reader is the fourth stage, fitted from the second one's int8 export (its fp32
+weights were lost): ``git show 4875bab:src/quotebot/models/reader/reader-int8.onnx > s2.onnx``,
+then ``--recover s2.onnx --sharpen-epochs 1`` (about 50 minutes here), then ``--export``.
+
 Data (``--data``, the shared folder): SQuADShifts (new Wikipedia, Reddit, Amazon), QED's
 train and dev shards, and the SQuAD dev articles of ``eval/squad_fit8`` (v1.1 and 2.0, its real
 unanswerable questions); everything in ``train/exclude.json`` is left out. ``eval/squad_dev8``
@@ -12,8 +16,10 @@ is never fitted on: it is the held-out check printed at the end (the reader give
 that holds the answer, and SQuAD 2.0's unanswerable questions given their paragraph). QAMR is
 not used (another style; not measured here).
 
-Negatives: the real unanswerable questions, and questions paired with another paragraph of
-their own article. Half the examples are cropped to the sentences around the answer (the
+Negatives: the real unanswerable questions, questions paired with another paragraph of their
+own article (or the one a keyword search ranks first without the answer), and questions made
+unanswerable as SQuAD 2.0's writers made theirs (a swapped name or number, an added "not", a
+word turned to its opposite). Half the examples are cropped to the sentences around the answer (the
 reader answers from the best sentences of the best passages), a few get a chatty opening
 ("hey, ...", "@bot ..."). Seeded; a checkpoint every ``--save-every`` steps, from which a
 rerun goes on.
@@ -30,6 +36,7 @@ import random
 import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -208,6 +215,67 @@ def swapped(articles: list[list[Example]], rng: random.Random, share: float) -> 
     return out
 
 
+_AUXILIARY = re.compile(
+    r"^\W*(?:what|who|whom|which|when|where|why|how)\b[^?]*?\b"
+    r"(is|are|was|were|did|does|do|can|could|will|would|has|have|had|should)\b",
+    re.IGNORECASE,
+)
+_NOT = {"do": "don't", "can": "can't", "will": "won't"}
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+def negated(articles: list[list[Example]], rng: random.Random, share: float) -> list[Example]:
+    """Questions given a "not" that their paragraph never states ("Who wasn't elected ...?"
+    where the paragraph holds no negation at all): unanswerable, as SQuAD 2.0's writers made
+    some of theirs."""
+    out = []
+    for rows in articles:
+        for e in rows:
+            if rng.random() >= share or _NEGATION.search(e.context):
+                continue
+            if m := _AUXILIARY.match(e.question):
+                verb = _NOT.get(m.group(1).lower(), m.group(1) + "n't")
+                verb = verb.capitalize() if m.group(1)[0].isupper() else verb
+                question = e.question[: m.start(1)] + verb + e.question[m.end() :]
+                out.append(Example(question, e.context, source=e.source + "-negated"))
+    return out
+
+
+_OPPOSITE_PAIRS = """first last, largest smallest, biggest smallest, most least, highest lowest,
+earliest latest, before after, increase decrease, increased decreased, north south, east west,
+won lost, win lose, maximum minimum, longest shortest, oldest youngest, best worst, more less,
+start end, rise fall, major minor, early late, inside outside, positive negative,
+private public, older younger, larger smaller, higher lower, longer shorter, above below,
+top bottom, accepted rejected, supported opposed, support oppose, opened closed, success
+failure, strong weak, rich poor, ancient modern, male female, men women, imports exports,
+internal external, northern southern, eastern western, western eastern, upper lower, winter
+summer, buy sell, bought sold, gained lost, entered left, arrived departed, born died"""
+_OPPOSITE = {a: b for pair in _OPPOSITE_PAIRS.split(",") for a, b in [pair.split()]}
+_OPPOSITE |= {b: a for a, b in list(_OPPOSITE.items())}
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def opposed(articles: list[list[Example]], rng: random.Random, share: float) -> list[Example]:
+    """Questions with a word turned to its opposite ("first" for "last", "north" for "south")
+    that their paragraph never uses: unanswerable, as SQuAD 2.0's antonym questions."""
+    out = []
+    for rows in articles:
+        for e in rows:
+            if rng.random() >= share:
+                continue
+            here = {w.lower() for w in _WORD.findall(e.context)}
+            turnable = [m for m in _WORD.finditer(e.question) if m.group().lower() in _OPPOSITE
+                        and _OPPOSITE[m.group().lower()] not in here]  # fmt: skip
+            if not turnable:
+                continue
+            m = rng.choice(turnable)
+            word = _OPPOSITE[m.group().lower()]
+            word = word.capitalize() if m.group()[0].isupper() else word
+            question = e.question[: m.start()] + word + e.question[m.end() :]
+            out.append(Example(question, e.context, source=e.source + "-opposed"))
+    return out
+
+
 def crop(e: Example, rng: random.Random) -> Example:
     """The sentence that holds the answer with 0-2 sentences either side (any 1-4 sentences
     for an example without an answer)."""
@@ -293,6 +361,19 @@ def gather_polish(data: Path, rng: random.Random) -> list[Example]:
     answerable = [e for rows in articles for e in rows if rng.random() < 0.6]
     negatives = (searched_paragraph(articles, rng, share=0.15) + swapped(articles, rng, share=0.5)
                  + other_paragraph(articles, rng, share=0.05) + impossible)  # fmt: skip
+    return dressed(answerable + negatives, rng)
+
+
+def gather_sharpen(data: Path, rng: random.Random) -> list[Example]:
+    """The fourth stage, from the second: declining sharpened with questions that look
+    answerable but are not (a swapped name or number, an added "not", a word turned to its
+    opposite; the real unanswerable ones twice, the paragraph a search would hand over by
+    mistake), beside half the answerable examples to keep reading."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows if rng.random() < 0.5]
+    negatives = (searched_paragraph(articles, rng, share=0.15) + swapped(articles, rng, share=0.6)
+                 + negated(articles, rng, share=0.12) + opposed(articles, rng, share=0.5)
+                 + impossible * 2)  # fmt: skip
     return dressed(answerable + negatives, rng)
 
 
@@ -419,16 +500,56 @@ def source_counts(examples: list[Example]) -> dict[str, int]:
     return dict(sorted(collections.Counter(e.source for e in examples).items()))
 
 
-def card(record: dict, counts: dict[str, int], refined: dict[str, int]) -> str:
+def _kinds(counts: dict[str, int]) -> dict[str, int]:
+    """A stage's examples by kind: "answerable", "impossible" (the real unanswerable ones) and
+    each kind of made negative ("searched", "swapped", ...)."""
+    out: collections.Counter[str] = collections.Counter()
+    for source, n in counts.items():
+        kind = source.partition("-")[2] or "answerable"
+        out["impossible" if kind == "impossible" else kind] += n
+    return out
+
+
+def _stage(name: str, stage: dict, counts: dict[str, int], batch: object) -> str:
+    """The card's paragraph on one stage after the first."""
+    k = _kinds(counts)
+    fitted = (f"{stage['steps']} steps of {batch} windows at lr {stage['lr']} (commit "
+              f"`{stage.get('commit', '?')}`, `--{name}-epochs`) over {stage['windows']:,} "
+              f"windows")  # fmt: skip
+    made = (f"{k['searched']:,} questions paired with the paragraph of their article that a "
+            f"keyword search (BM25) ranks first without the answer, {k['swapped']:,} questions "
+            "whose name or number was swapped for one of the same kind from elsewhere in the "
+            "article that the paragraph never mentions")  # fmt: skip
+    if name == "refine":
+        return (f"Then a second stage, to learn declining, from the first stage's model: "
+                f"{fitted}: {k['answerable']:,} answerable examples drawn from the sets above "
+                f"(a third), the real unanswerable questions twice ({k['impossible']:,}), "
+                f"{made} (no answer; as SQuAD 2.0's writers made theirs).")  # fmt: skip
+    if name == "polish":
+        return (f"Then a third stage from the second: {fitted}: 60% of the answerable examples "
+                "with fresh negatives of the kinds above.")  # fmt: skip
+    turned = (f"{k['negated']:,} given a \"not\" where the paragraph states no negation and "
+              f"{k['opposed']:,} with a word turned to its opposite (\"first\" for \"last\") "
+              "that the paragraph never uses")  # fmt: skip
+    if name == "sharpen":
+        return (f"Then a fourth stage, to sharpen declining, from the second (its weights "
+                f"recovered from the int8 reader it shipped as, `--recover`: the fp32 ones were "
+                f"lost): {fitted}: {k['answerable']:,} answerable examples (half), the real "
+                f"unanswerable questions twice ({k['impossible']:,}), {made}, "
+                f"{turned}.")  # fmt: skip
+    return (f"Then a fifth stage from the fourth, the same kinds drawn afresh: {fitted}: "
+            f"{k['answerable']:,} answerable, {k['impossible']:,} real unanswerable, {made}, "
+            f"{turned}.")  # fmt: skip
+
+
+def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
     """The model card: what the reader is, what it was fitted on under which licences, how,
-    and how well it reads articles it never saw."""
-    refine = record.get("refine", {})
-    polish = record.get("polish", {})
-    held = (polish.get("held_out_dev8") or refine.get("held_out_dev8")
-            or record.get("held_out_dev8", {}))  # fmt: skip
+    and how well it reads articles it never saw. ``counts``: each stage's examples by source."""
+    later = [name for _, name, _, _ in LATER if name in record]
+    held = record[later[-1]]["held_out_dev8"] if later else record.get("held_out_dev8", {})
     figures = "\n".join(f"| {name} | {value:.3f} |" for name, value in held.items())
-    n = counts.get
-    other = sum(v for k, v in counts.items() if k.endswith("-other"))
+    n = counts["fit"].get
+    other = sum(v for k, v in counts["fit"].items() if k.endswith("-other"))
     data = "\n".join(
         f"| {name} | {licence} | {count} |"
         for name, licence, count in [
@@ -443,31 +564,12 @@ def card(record: dict, counts: dict[str, int], refined: dict[str, int]) -> str:
              "as their set", f"{other:,}"),
         ]
     )  # fmt: skip
-    third = (
-        ""
-        if not polish
-        else f"""
-Then a third stage from the second: {polish["steps"]} steps at lr {polish["lr"]} (commit
-`{polish.get("commit", "?")}`, `--polish-epochs`) over {polish["windows"]:,} windows: 60% of the
-answerable examples with fresh negatives of the kinds above.
-"""
+    stages = "".join(
+        "\n"
+        + textwrap.fill(_stage(name, record[name], counts[name], record.get("batch")), 96)
+        + "\n"
+        for name in later
     )
-    second = ""
-    if refine:
-        r = refined.get
-        searched = sum(v for k, v in refined.items() if k.endswith("-searched"))
-        swapped = sum(v for k, v in refined.items() if k.endswith("-swapped"))
-        answerable = r("squadshifts", 0) + r("qed", 0) + r("squad", 0)
-        second = f"""
-Then a second stage, to learn declining, from the first stage's model: {refine["steps"]} steps
-of {record.get("batch", "?")} windows at lr {refine["lr"]} (commit `{refine.get("commit", "?")}`)
-over {answerable:,} answerable examples drawn from the sets above (a third), the real
-unanswerable questions twice ({r("squad2-impossible", 0):,}), {searched:,} questions paired
-with the paragraph of their article that a keyword search (BM25) ranks first without the
-answer, and {swapped:,} questions whose name or number was swapped for one of the same kind
-from elsewhere in the article that the paragraph never mentions (no answer; as SQuAD 2.0's
-writers made theirs).
-"""
     return f"""# quotebot reader (int8 ONNX)
 
 An extractive span reader: given a question and a passage it scores each token as the start and
@@ -493,7 +595,7 @@ on load.
 
 Half the examples are cut to the sentences around the answer (as the reader reads in
 quotebot), 6% get a chatty opening ("hey, ..."). QAMR was not used.
-{second}{third}
+{stages}
 ## Held out: the 8 articles of `squad_dev8`, never fitted on
 
 The reader given the paragraph that holds the answer (SQuAD v1.1, 859 questions), and on SQuAD
@@ -574,6 +676,46 @@ def cached_features(path: Path, tokenizer, make, seed: int) -> list[dict]:  # ty
     return feats
 
 
+LATER = [  # (into, name, from, examples): the stages after the first, each seeded SEED + its place
+    ("refined", "refine", "model", gather_refine),
+    ("polished", "polish", "refined", gather_polish),
+    ("sharpened", "sharpen", "refined", gather_sharpen),
+    ("resharpened", "resharpen", "sharpened", gather_sharpen),
+]
+
+
+def recover(onnx_file: Path, into: Path) -> None:
+    """An exported reader's weights back in a torch model (every int8 weight dequantized), to
+    fit a later stage from when the fp32 model that was exported is gone."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    graph = onnx.load(str(onnx_file)).graph
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+    def dequantized(name: str) -> np.ndarray:
+        q, scale, zero = (weights[name + s] for s in ("_quantized", "_scale", "_zero_point"))
+        return (q.astype(np.float32) - zero.astype(np.float32)) * scale
+
+    model = AutoModelForQuestionAnswering.from_pretrained(base_model())
+    names = set(model.state_dict())
+    state = {k.removeprefix("qa."): torch.from_numpy(v.copy()) for k, v in weights.items()
+             if k.removeprefix("qa.") in names}  # fmt: skip
+    for node in graph.node:  # embeddings: Gather over a table; linear layers: x @ W.T
+        if node.op_type == "Gather" and node.input[0].endswith("_quantized"):
+            name = node.input[0].removesuffix("_quantized")
+            state[name.removeprefix("qa.")] = torch.from_numpy(dequantized(name))
+        elif node.op_type == "MatMulInteger":
+            layer = node.name.removeprefix("/qa/").removesuffix("/MatMul_quant").replace("/", ".")
+            w = dequantized(node.input[1].removesuffix("_quantized"))
+            state[layer + ".weight"] = torch.from_numpy(w.T.copy())
+    model.load_state_dict(state)
+    model.save_pretrained(into)
+    AutoTokenizer.from_pretrained(base_model()).save_pretrained(into)
+
+
 def train(args: argparse.Namespace) -> None:
     """The first stage into ``WORK/model``, then the refining stage into ``WORK/refined``;
     a finished stage is not fitted again."""
@@ -586,7 +728,9 @@ def train(args: argparse.Namespace) -> None:
     tokenizer = AutoTokenizer.from_pretrained(base_model())
     record_path = work / "fit.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    if not (work / "model").exists():
+    if args.recover:
+        recover(args.recover, work / "refined")
+    if not (work / "model").exists() and not (work / "refined").exists():
         feats = cached_features(
             work / "features.pt", tokenizer, lambda rng: gather(args.data, rng), SEED
         )
@@ -598,11 +742,8 @@ def train(args: argparse.Namespace) -> None:
         record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
                   "commit": commit(), "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
-    later = [  # (into, name, from, examples, epochs, lr); each stage's examples seeded apart
-        ("refined", "refine", "model", gather_refine, args.refine_epochs, args.refine_lr),
-        ("polished", "polish", "refined", gather_polish, args.polish_epochs, args.polish_lr),
-    ]
-    for seed, (folder, name, start, make, epochs, lr) in enumerate(later, start=SEED):
+    for seed, (folder, name, start, make) in enumerate(LATER, start=SEED):
+        epochs, lr = getattr(args, f"{name}_epochs"), getattr(args, f"{name}_lr")
         if epochs <= 0 or (work / folder).exists():
             continue
         feats = cached_features(
@@ -645,6 +786,26 @@ def main() -> None:
         help="a third stage from the second: another pass at a low rate (0: none)",
     )
     p.add_argument("--polish-lr", type=float, default=3e-5)
+    p.add_argument(
+        "--sharpen-epochs",
+        type=float,
+        default=0.0,
+        help="a fourth stage from the second: declining sharpened (0: none)",
+    )
+    p.add_argument("--sharpen-lr", type=float, default=3e-5)
+    p.add_argument(
+        "--resharpen-epochs",
+        type=float,
+        default=0.0,
+        help="a fifth stage from the fourth: the same kind of examples, drawn afresh (0: none)",
+    )
+    p.add_argument("--resharpen-lr", type=float, default=2e-5)
+    p.add_argument(
+        "--recover",
+        type=Path,
+        metavar="ONNX",
+        help="the second stage's model recovered from its int8 export into WORK/refined",
+    )
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--export", action="store_true", help="export the fitted model to int8 ONNX")
     args = p.parse_args()
@@ -665,7 +826,8 @@ def export(args: argparse.Namespace) -> None:
     from quotebot.answering import reader
 
     work: Path = args.work
-    fitted = next((work / n for n in ("polished", "refined", "model") if (work / n).exists()), None)
+    stages = [folder for folder, *_ in reversed(LATER)] + ["model"]
+    fitted = next((work / n for n in stages if (work / n).exists()), None)
     if fitted is not None:
         model = AutoModelForQuestionAnswering.from_pretrained(fitted, attn_implementation="eager")
     else:
@@ -703,12 +865,12 @@ def export(args: argparse.Namespace) -> None:
         str(folder / reader.TOKENIZER_FILE)
     )
     record = json.loads((work / "fit.json").read_text()) if (work / "fit.json").exists() else {}
-    counts = source_counts(gather(args.data, random.Random(SEED)))
-    refined = (
-        source_counts(gather_refine(args.data, random.Random(SEED))) if "refine" in record else {}
-    )
-    reader.write_manifest(folder, {"fit": record, "examples": counts, "refine_examples": refined})
-    (folder / "README.md").write_text(card(record, counts, refined))
+    counts = {"fit": source_counts(gather(args.data, random.Random(SEED)))}
+    for seed, (_, name, _, make) in enumerate(LATER, start=SEED):
+        if name in record:
+            counts[name] = source_counts(make(args.data, random.Random(seed)))
+    reader.write_manifest(folder, {"fit": record, "examples": counts})
+    (folder / "README.md").write_text(card(record, counts))
     print(
         f"wrote {folder / reader.ONNX_FILE} "
         f"({(folder / reader.ONNX_FILE).stat().st_size / 1e6:.1f} MB)"
