@@ -1,0 +1,64 @@
+"""The reader's fitting script: the negatives it makes, and the shipped reader recovered from
+its int8 export reads as the shipped one does (no training data needed)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+
+import train_reader  # noqa: E402
+from train_reader import Example  # noqa: E402
+
+from quotebot.answering import reader  # noqa: E402
+
+PARAGRAPH = (
+    "The first bridge over the river was built in 1850 by the city council. "
+    "It was the largest bridge in the north of the country."
+)
+
+
+def made(make, question: str, context: str = PARAGRAPH) -> list[Example]:  # type: ignore[no-untyped-def]
+    example = Example(question, context, context.index("1850"), "1850", "squad")
+    return make([[example]], random.Random(0), share=1.0)
+
+
+def test_a_not_is_added_only_where_the_paragraph_states_no_negation() -> None:
+    [negated] = made(train_reader.negated, "When was the first bridge built?")
+    assert negated.question == "When wasn't the first bridge built?"
+    assert negated.start == -1 and negated.source == "squad-negated"
+    assert made(train_reader.negated, "When was it built?", PARAGRAPH + " It was never paid.") == []
+
+
+def test_a_word_turns_to_its_opposite_only_where_the_paragraph_never_uses_it() -> None:
+    [opposed] = made(train_reader.opposed, "When was the first bridge built?")
+    assert opposed.question == "When was the last bridge built?"
+    assert opposed.start == -1
+    assert made(train_reader.opposed, "When was it built?") == []
+    said = PARAGRAPH + " The last one fell in 1990."
+    assert made(train_reader.opposed, "When was the first bridge built?", said) == []
+
+
+def test_the_recovered_reader_reads_as_the_shipped_one(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    train_reader.recover(reader.MODEL_DIR / reader.ONNX_FILE, tmp_path / "model")
+    model = AutoModelForQuestionAnswering.from_pretrained(tmp_path / "model").eval()
+    shipped = reader.load()
+    question, text = "When was the first bridge built?", PARAGRAPH
+    [best, *_] = shipped.read(question, [(0, text, 0)])
+    assert best.text == "1850"
+    tokens = AutoTokenizer.from_pretrained(tmp_path / "model")
+    with torch.no_grad():
+        out = model(**tokens(question, text, return_tensors="pt"))
+    start, end = out.start_logits[0].numpy(), out.end_logits[0].numpy()
+    words = tokens(question, text)["input_ids"]
+    span = tokens.decode(words[int(np.argmax(start)) : int(np.argmax(end)) + 1])
+    assert span == "1850"
