@@ -38,9 +38,11 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -546,7 +548,7 @@ def _stage(name: str, stage: dict, counts: dict[str, int], batch: object) -> str
 def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
     """The model card: what the reader is, what it was fitted on under which licences, how,
     and how well it reads articles it never saw. ``counts``: each stage's examples by source."""
-    later = [name for _, name, _, _ in LATER if name in record]
+    later = [stage.name for stage in LATER if stage.name in record]
     held = record[later[-1]]["held_out_dev8"] if later else record.get("held_out_dev8", {})
     figures = "\n".join(f"| {name} | {value:.3f} |" for name, value in held.items())
     n = counts["fit"].get
@@ -677,12 +679,29 @@ def cached_features(path: Path, tokenizer, make, seed: int) -> list[dict]:  # ty
     return feats
 
 
-LATER = [  # (into, name, from, examples): the stages after the first, each seeded SEED + its place
-    ("refined", "refine", "model", gather_refine),
-    ("polished", "polish", "refined", gather_polish),
-    ("sharpened", "sharpen", "refined", gather_sharpen),
-    ("resharpened", "resharpen", "sharpened", gather_sharpen),
-]
+class Stage(NamedTuple):
+    """A stage after the first: its folder, its name (``--NAME-epochs``, ``--NAME-lr``), the
+    folder it starts from, its examples, and its defaults."""
+
+    into: str
+    name: str
+    start: str
+    make: Callable[[Path, random.Random], list[Example]]
+    epochs: float
+    lr: float
+    help: str
+
+
+LATER = [  # each stage's examples seeded SEED + its place here
+    Stage("refined", "refine", "model", gather_refine, 1.0, 3e-5,
+          "the second stage, to learn declining"),
+    Stage("polished", "polish", "refined", gather_polish, 0.0, 3e-5,
+          "a third stage from the second: another pass at a low rate"),
+    Stage("sharpened", "sharpen", "refined", gather_sharpen, 1.0, 3e-5,
+          "the fourth stage, from the second: declining sharpened"),
+    Stage("resharpened", "resharpen", "sharpened", gather_sharpen, 0.0, 2e-5,
+          "a fifth stage from the fourth: the same kind of examples, drawn afresh"),
+]  # fmt: skip
 
 
 def recover(onnx_file: Path, into: Path) -> None:
@@ -743,7 +762,7 @@ def train(args: argparse.Namespace) -> None:
         record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
                   "commit": commit(), "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
-    for seed, (folder, name, start, make) in enumerate(LATER, start=SEED):
+    for seed, (folder, name, start, make, *_) in enumerate(LATER, start=SEED):
         epochs, lr = getattr(args, f"{name}_epochs"), getattr(args, f"{name}_lr")
         if epochs <= 0 or (work / folder).exists():
             continue
@@ -773,34 +792,10 @@ def main() -> None:
     p.add_argument("--save-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-bf16", dest="bf16", action="store_false")
-    p.add_argument(
-        "--refine-epochs",
-        type=float,
-        default=1.0,
-        help="the second stage, to learn declining (0: none)",
-    )
-    p.add_argument("--refine-lr", type=float, default=3e-5)
-    p.add_argument(
-        "--polish-epochs",
-        type=float,
-        default=0.0,
-        help="a third stage from the second: another pass at a low rate (0: none)",
-    )
-    p.add_argument("--polish-lr", type=float, default=3e-5)
-    p.add_argument(
-        "--sharpen-epochs",
-        type=float,
-        default=1.0,
-        help="the fourth stage, from the second: declining sharpened (0: none)",
-    )
-    p.add_argument("--sharpen-lr", type=float, default=3e-5)
-    p.add_argument(
-        "--resharpen-epochs",
-        type=float,
-        default=0.0,
-        help="a fifth stage from the fourth: the same kind of examples, drawn afresh (0: none)",
-    )
-    p.add_argument("--resharpen-lr", type=float, default=2e-5)
+    for stage in LATER:
+        p.add_argument(f"--{stage.name}-epochs", type=float, default=stage.epochs,
+                       help=f"{stage.help} (0: none)")  # fmt: skip
+        p.add_argument(f"--{stage.name}-lr", type=float, default=stage.lr)
     p.add_argument(
         "--recover",
         type=Path,
@@ -827,7 +822,7 @@ def export(args: argparse.Namespace) -> None:
     from quotebot.answering import reader
 
     work: Path = args.work
-    stages = [folder for folder, *_ in reversed(LATER)] + ["model"]
+    stages = [stage.into for stage in reversed(LATER)] + ["model"]
     fitted = next((work / n for n in stages if (work / n).exists()), None)
     if fitted is not None:
         model = AutoModelForQuestionAnswering.from_pretrained(fitted, attn_implementation="eager")
@@ -867,9 +862,9 @@ def export(args: argparse.Namespace) -> None:
     )
     record = json.loads((work / "fit.json").read_text()) if (work / "fit.json").exists() else {}
     counts = {"fit": source_counts(gather(args.data, random.Random(SEED)))}
-    for seed, (_, name, _, make) in enumerate(LATER, start=SEED):
-        if name in record:
-            counts[name] = source_counts(make(args.data, random.Random(seed)))
+    for seed, stage in enumerate(LATER, start=SEED):
+        if stage.name in record:
+            counts[stage.name] = source_counts(stage.make(args.data, random.Random(seed)))
     reader.write_manifest(folder, {"fit": record, "examples": counts})
     (folder / "README.md").write_text(card(record, counts))
     print(
