@@ -189,6 +189,24 @@ def test_questions_about_other_things_are_declined(
     assert not result.found and result.quote == ""
 
 
+@pytest.fixture(scope="module")
+def sample_and_news(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The sample article beside the three of tests/conversations, in one index."""
+    index_dir = tmp_path_factory.mktemp("sample-and-news") / "index"
+    news = sorted((Path(__file__).parent / "conversations").glob("*.txt"))
+    indexing.build(index_dir, [ARTICLES, *news])
+    return Engine(index_dir)
+
+
+def test_a_passage_the_search_ranks_far_lower_is_not_read_for_an_answer(
+    sample_and_news: Engine,
+) -> None:
+    # The reader finds no age in Peskov's paragraph; the marathon paragraph, a distant second,
+    # says "Chepkoech, who is 26", which is no answer about him.
+    result = sample_and_news.answer("How old is Dmitry Peskov?")
+    assert not result.found and not result.answer_shown, (result.answer, result.quote)
+
+
 def test_the_quote_leaves_out_sentences_that_do_not_answer(engine: Engine) -> None:
     result = engine.answer("Who is the Kremlin spokesperson?")
     assert result.quote.startswith("Dmitry Peskov, a spokesperson for the Kremlin")
