@@ -380,6 +380,18 @@ def gather_sharpen(data: Path, rng: random.Random) -> list[Example]:
     return dressed(answerable + negatives, rng)
 
 
+def gather_reread(data: Path, rng: random.Random) -> list[Example]:
+    """A stage after the fourth, at a lower rate: most of the answerable examples again (to read
+    spans better) with fresh made negatives of every kind and the real unanswerable ones once
+    (to keep declining)."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows if rng.random() < 0.7]
+    negatives = (searched_paragraph(articles, rng, share=0.15) + swapped(articles, rng, share=0.5)
+                 + negated(articles, rng, share=0.12) + opposed(articles, rng, share=0.5)
+                 + other_paragraph(articles, rng, share=0.05) + impossible)  # fmt: skip
+    return dressed(answerable + negatives, rng)
+
+
 def features(tokenizer, examples: list[Example], rng: random.Random) -> list[dict]:
     """Tokenized windows with their answer's token positions (0, 0 where the window does not
     hold it); windows of a long context that miss the answer are kept one time in three."""
@@ -701,6 +713,8 @@ LATER = [  # each stage's examples seeded SEED + its place here
           "the fourth stage, from the second: declining sharpened"),
     Stage("resharpened", "resharpen", "sharpened", gather_sharpen, 0.0, 2e-5,
           "a fifth stage from the fourth: the same kind of examples, drawn afresh"),
+    Stage("reread", "reread", "sharpened", gather_reread, 0.0, 2e-5,
+          "a stage from the fourth: most answerable examples again, fresh negatives"),
 ]  # fmt: skip
 
 
