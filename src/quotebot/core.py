@@ -188,18 +188,18 @@ def answer_with(
     if leans and last is not None:
         ranking = followup.with_prior(ranking, last)
     hits = ranking.hits
-    why = Why(asked, show_threshold, explain)
+    why = Why(asked, show_threshold, explain, index, ranking)
     if not hits:
-        return _finished(Answer(question, found=False, passages=hits), why, index, ranking)
-    reading = read(ranking)
+        return _finished(Answer(question, found=False, passages=hits), why)
+    reading = why.reading = read(ranking)
     best = reading.best
     if best is None:  # the reader saw no span at all: nothing to quote
-        return _declined(question, k, why, index, ranking, reading, "reader", plain)
+        return _declined(question, k, plain, why, "reader")
     decision = decide(ranking, reading, show_threshold)
     why.found, why.confidence = decision.found, decision.confidence
     why.show_threshold = decision.show_threshold
     if not decision.answers:
-        return _declined(question, k, why, index, ranking, reading, "found decision", plain)
+        return _declined(question, k, plain, why, "found decision")
     source = hits[best.passage]
     passages = _source_first(hits, source, k)
     start, end = reading.quote
@@ -213,30 +213,23 @@ def answer_with(
         decision.confidence,
         decision.shown,
     )
-    return _finished(answer, why, index, ranking, reading)
+    return _finished(answer, why)
 
 
-def _declined(
-    question: str,
-    k: int,
-    why: Why,
-    index: Version,
-    ranking: Ranking,
-    reading: Reading,
-    declined_by: str,
-    plain: str,
-) -> Answer:
+def _declined(question: str, k: int, plain: str, why: Why, declined_by: str) -> Answer:
     """The reader declined: the answer is what the best passages report, when the question
-    asks what someone said (:mod:`quotebot.answering.speech`); otherwise declined."""
-    said = speech.reported(plain, ranking)
+    (``plain``: without its chatty opening) asks what someone said
+    (:mod:`quotebot.answering.speech`); otherwise declined."""
+    hits = why.ranking.hits
+    said = speech.reported(plain, why.ranking)
     if said is None:
-        answer = Answer(question, found=False, passages=ranking.hits[:k])
-        return _finished(answer, why, index, ranking, reading, declined_by=declined_by)
+        answer = Answer(question, found=False, passages=hits[:k])
+        return _finished(answer, why, declined_by=declined_by)
     number, start, end = said
-    source = ranking.hits[number]
+    source = hits[number]
     quote = source.passage.text[start:end]
-    answer = Answer(question, True, quote, quote, 0, _source_first(ranking.hits, source, k))
-    return _finished(answer, why, index, ranking, reading, answered_by="reported speech")
+    answer = Answer(question, True, quote, quote, 0, _source_first(hits, source, k))
+    return _finished(answer, why, answered_by="reported speech")
 
 
 def _source_first(hits: list[Hit], source: Hit, k: int) -> list[Hit]:
@@ -251,6 +244,9 @@ class Why:
     searched_as: str
     show_threshold: float | None
     asked: bool  # whether to explain
+    index: Version
+    ranking: Ranking
+    reading: Reading | None = None
     found: float | None = None
     confidence: float | None = None
 
@@ -259,18 +255,13 @@ EXPLAINED = 5  # candidates shown for each stage
 
 
 def _finished(
-    answer: Answer,
-    why: Why,
-    index: Version,
-    ranking: Ranking,
-    reading: Reading | None = None,
-    declined_by: str | None = None,
-    answered_by: str | None = None,
+    answer: Answer, why: Why, declined_by: str | None = None, answered_by: str | None = None
 ) -> Answer:
     """The answer with the question as searched, and its explanation when one was asked for."""
     answer = replace(answer, searched_as=why.searched_as)
     if not why.asked:
         return answer
+    index, ranking, reading = why.index, why.ranking, why.reading
     if not ranking.hits:
         declined_by = "search"
     stages = {
