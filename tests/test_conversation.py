@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.auxil.cli import ROOT, quotebot
 
+from quotebot import indexing
 from quotebot.retrieval.followup import leans_on_context
 
 TALK = "Who is the Kremlin spokesperson?\nWhen did he address the deployment?\n"
@@ -31,6 +32,18 @@ def test_a_follow_up_is_searched_made_whole_and_new_forgets(sample_index: Path) 
     assert follow_up["searched_as"].startswith("When did he address the deployment? ")
     assert "Kremlin" in follow_up["searched_as"]
     assert fresh["searched_as"] == "When did he address the deployment?"
+
+
+def test_a_short_question_about_another_article_stands_alone(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    indexing.build(index, sorted((ROOT / "tests" / "conversations").glob("*.txt")))
+    _, moved_on, follow_up = chat(
+        index, "Who coaches Faith Chepkoech?\nWhere is the library?\nWhen did it reopen?\n"
+    )
+    # "library" is nowhere in the marathon's article: a new topic, though the question is short
+    assert moved_on["searched_as"] == "Where is the library?"
+    assert "Ashcombe" in moved_on["quote"]
+    assert "library" in follow_up["searched_as"] and "Saturday" in follow_up["quote"]
 
 
 def test_chat_json_has_the_fields_of_ask_json(sample_index: Path) -> None:

@@ -179,7 +179,11 @@ def answer_with(
     if len(question) > MAX_QUESTION_CHARS:
         raise ValueError(TOO_LONG)
     asked = plain = plain_question(question)
-    leans = last is not None and followup.leans_on_context(asked)
+    leans = (
+        last is not None
+        and followup.leans_on_context(asked)
+        and not followup.new_topic(index, asked, last)
+    )
     if leans and last is not None:
         asked = followup.made_whole(asked, last)
     if asked != question:

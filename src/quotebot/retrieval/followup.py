@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from quotebot.records import Turn
 from quotebot.retrieval import Ranking, evidence
 from quotebot.text import stems
+
+if TYPE_CHECKING:
+    from quotebot.storage import Version
 
 # Words that point back: people and things named before, "there" and "then" at the end.
 _POINTS_BACK = re.compile(
@@ -35,17 +41,36 @@ SHORT = 1  # words that say what a question is about, at most, in a question too
 PARAGRAPH_PRIOR = 1.0  # added to the ranking score of the paragraph last quoted
 ARTICLE_PRIOR = 0.5  # and of the other paragraphs of its article
 MAX_ANSWER_WORDS = 6  # a longer last answer is no name to search by
+MAX_LOOKED_AT = 500  # passages holding a short question's word, best first, to find its topic
 
 
 def leans_on_context(question: str) -> bool:
     """Whether a question leans on what was said before: a word that points back with
     nothing in the question to point to, an ellipsis, or too few words to stand alone."""
+    return points_back(question) or (
+        len(evidence.content_words(question)) <= SHORT and not _NAME.search(question)
+    )
+
+
+def points_back(question: str) -> bool:
+    """Whether a question points back: "he", "there", "its" with no name, "and ...?"."""
     if _GOES_ON.match(question) or _POINTS_BACK.search(question):
         return True
-    named = bool(_NAME.search(question))
-    if _POSSESSIVE.search(question) and not named:
-        return True
-    return len(evidence.content_words(question)) <= SHORT and not named
+    return bool(_POSSESSIVE.search(question)) and not _NAME.search(question)
+
+
+def new_topic(index: Version, question: str, last: Turn) -> bool:
+    """Whether a short question that does not point back ("Where is the library?") is about
+    something the last turn's article never mentions and another article does: then it
+    stands alone, though short."""
+    if last.article_id is None or points_back(question):
+        return False
+    scores = index.keyword_scores(stems(" ".join(evidence.content_words(question))))
+    rows = np.flatnonzero(scores > 0)
+    if not len(rows):
+        return False
+    rows = rows[np.argsort(-scores[rows])][:MAX_LOOKED_AT]
+    return all(p.article_id != last.article_id for p in index.passages(rows.tolist()))
 
 
 def made_whole(question: str, last: Turn) -> str:
