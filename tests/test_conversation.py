@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.auxil.cli import ROOT, quotebot
+from tests.auxil.corpus import write_article
 
 from quotebot import indexing
 from quotebot.retrieval.followup import leans_on_context
@@ -44,6 +45,27 @@ def test_a_short_question_about_another_article_stands_alone(tmp_path: Path) -> 
     assert moved_on["searched_as"] == "Where is the library?"
     assert "Ashcombe" in moved_on["quote"]
     assert "library" in follow_up["searched_as"] and "Saturday" in follow_up["quote"]
+
+
+def test_a_question_two_articles_answer_leans_on_the_one_talked_about(tmp_path: Path) -> None:
+    harbour = write_article(
+        tmp_path / "articles",
+        "harbour",
+        "Port of Vellmar reopens after storm damage repairs",
+        "The port of Vellmar reopened to cargo ships on Tuesday, six weeks after a winter storm "
+        "tore away part of its northern breakwater.",
+        "Harbour master Annika Solberg said the repairs cost 14 million euros, most of it paid "
+        "by the regional government.",
+    )
+    index = tmp_path / "index"
+    indexing.build(index, [harbour, ROOT / "tests" / "conversations" / "library.txt"])
+    ask = "How much did the repairs cost?\n"
+    _, port, _, library = chat(
+        index, "Who is the harbour master of Vellmar?\n" + ask
+        + "When did the Old Mill Library reopen?\n" + ask,
+    )  # fmt: skip
+    assert port["searched_as"] == library["searched_as"] == "How much did the repairs cost?"
+    assert "14 million euros" in port["quote"] and "3.2 million pounds" in library["quote"]
 
 
 def test_chat_json_has_the_fields_of_ask_json(sample_index: Path) -> None:

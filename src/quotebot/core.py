@@ -168,7 +168,8 @@ def answer_with(
             passages, the question's words no passage holds, the reader's best spans and
             the decisions with their thresholds.
         last: The conversation's last turn: a question that leans on it ("when did he
-            ...?") is searched made whole from it, its paragraph a prior of the ranking.
+            ...?") is searched made whole from it; for every question its paragraph is a
+            prior of the ranking (of two articles that answer, the one talked about wins).
 
     Raises:
         ValueError: the question is empty, or longer than ``MAX_QUESTION_CHARS``.
@@ -188,8 +189,8 @@ def answer_with(
         asked = followup.made_whole(asked, last)
     if asked != question:
         vector = None
-    ranking = rank(index, asked, max(k, READ_PASSAGES, RERANKED if leans else 0), vector=vector)
-    if leans and last is not None:
+    ranking = rank(index, asked, max(k, READ_PASSAGES, RERANKED if last else 0), vector=vector)
+    if last is not None:
         ranking = followup.with_prior(ranking, last)
     hits = ranking.hits
     why = Why(asked, show_threshold, explain, index, ranking)

@@ -3,8 +3,8 @@ question made whole from the last turn when it does.
 
 "When did he address the deployment?" after "Who is the Kremlin spokesperson?" (answered
 "Dmitry Peskov") is searched as "When did he address the deployment? Dmitry Peskov Kremlin
-spokesperson"; the paragraph last quoted is a prior of the ranking, never a filter. A question
-that stands on its own ("Who founded the Wagner Group?") is searched as it is.
+spokesperson". A question that stands on its own ("Who founded the Wagner Group?") is searched
+as it is. For both, the paragraph last quoted is a prior of the ranking, never a filter.
 """
 
 from __future__ import annotations
