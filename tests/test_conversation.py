@@ -47,6 +47,13 @@ def test_a_short_question_about_another_article_stands_alone(tmp_path: Path) -> 
     assert "library" in follow_up["searched_as"] and "Saturday" in follow_up["quote"]
 
 
+def test_a_thank_you_is_declined_and_the_topic_goes_on(sample_index: Path) -> None:
+    thanked, follow_up = chat(sample_index, "Who is the Kremlin spokesperson?\nthank you!\n"
+                              "When did he address the deployment?\n")[1:]  # fmt: skip
+    assert not thanked["found"] and thanked["searched_as"] == "thank you!"
+    assert "Kremlin" in follow_up["searched_as"] and "Peskov" in follow_up["quote"]
+
+
 def test_a_question_two_articles_answer_leans_on_the_one_talked_about(tmp_path: Path) -> None:
     harbour = write_article(
         tmp_path / "articles",
@@ -95,7 +102,7 @@ def test_what_leans_on_the_conversation() -> None:
         assert leans_on_context(question), question
     for question in ["How far is Agadez from Niamey?", "Who is Peskov?",
                      "What did the Pentagon say about its troops?", "When was the coup in Niger?",
-                     "Is there a hospital in Agadez?"]:  # fmt: skip
+                     "Is there a hospital in Agadez?", "thank you", "great, thanks!"]:  # fmt: skip
         assert not leans_on_context(question), question
 
 

@@ -381,9 +381,11 @@ class Engine:
 
     def follow(self, conversation: Conversation, question: str, k: int = DEFAULT_K) -> Answer:
         """Answer a question of a conversation (a follow-up leans on its last turn while it
-        is recent), and add it to the conversation."""
+        is recent), and add it to the conversation, unless it was declined and asked nothing
+        ("thank you": the topic goes on)."""
         result = self.answer(question, k, last=conversation.last())
-        conversation.add(result.turn)
+        if result.found or followup.asks(plain_question(question)):
+            conversation.add(result.turn)
         return result
 
 

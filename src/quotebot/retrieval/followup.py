@@ -37,6 +37,12 @@ _GOES_ON = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][\w'’.-]*")
+# Asked as a question: a question mark, or a question word first ("thank you" is not one).
+_ASKS = re.compile(
+    r"\?\s*$|^(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did"
+    r"|can|could|will|would|has|have|had)\b",
+    re.IGNORECASE,
+)
 SHORT = 1  # words that say what a question is about, at most, in a question too short to stand
 PARAGRAPH_PRIOR = 1.0  # added to the ranking score of the paragraph last quoted
 ARTICLE_PRIOR = 0.5  # and of the other paragraphs of its article
@@ -46,10 +52,18 @@ MAX_LOOKED_AT = 500  # passages holding a short question's word, best first, to 
 
 def leans_on_context(question: str) -> bool:
     """Whether a question leans on what was said before: a word that points back with
-    nothing in the question to point to, an ellipsis, or too few words to stand alone."""
+    nothing in the question to point to, an ellipsis, or a question with too few words to
+    stand alone ("Why?"; "thank you" asks nothing)."""
     return points_back(question) or (
-        len(evidence.content_words(question)) <= SHORT and not _NAME.search(question)
+        len(evidence.content_words(question)) <= SHORT
+        and not _NAME.search(question)
+        and asks(question)
     )
+
+
+def asks(question: str) -> bool:
+    """Whether a message is put as a question: a question mark, or a question word first."""
+    return bool(_ASKS.search(question))
 
 
 def points_back(question: str) -> bool:
