@@ -189,7 +189,8 @@ def answer_with(
         asked = followup.made_whole(asked, last)
     if asked != question:
         vector = None
-    ranking = rank(index, asked, max(k, READ_PASSAGES, RERANKED if last else 0), vector=vector)
+    wanted = max(k, READ_PASSAGES, RERANKED if last is not None else 0)
+    ranking = rank(index, asked, wanted, vector=vector)
     if last is not None:
         ranking = followup.with_prior(ranking, last)
     hits = ranking.hits
