@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from quotebot.answering import spans  # noqa: E402
+from quotebot.answering.decision import NEGATION  # noqa: E402
 from quotebot.evaluation import exact_match, token_f1  # noqa: E402
 
 SEED = 13
@@ -224,7 +225,6 @@ _AUXILIARY = re.compile(
     re.IGNORECASE,
 )
 _NOT = {"do": "don't", "can": "can't", "will": "won't"}
-_NEGATION = re.compile(r"\b(?:not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
 
 
 def negated(articles: list[list[Example]], rng: random.Random, share: float) -> list[Example]:
@@ -234,7 +234,7 @@ def negated(articles: list[list[Example]], rng: random.Random, share: float) -> 
     out = []
     for rows in articles:
         for e in rows:
-            if rng.random() >= share or _NEGATION.search(e.context):
+            if rng.random() >= share or NEGATION.search(e.context):
                 continue
             if m := _AUXILIARY.match(e.question):
                 verb = _NOT.get(m.group(1).lower(), m.group(1) + "n't")
@@ -525,36 +525,22 @@ def _kinds(counts: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _stage(name: str, stage: dict, counts: dict[str, int], batch: object) -> str:
-    """The card's paragraph on one stage after the first."""
+def _stage(stage: Stage, fit: dict, counts: dict[str, int], batch: object) -> str:
+    """The card's paragraph on one stage after the first: its ``card`` filled in."""
     k = _kinds(counts)
-    fitted = (f"{stage['steps']} steps of {batch} windows at lr {stage['lr']} (commit "
-              f"`{stage.get('commit', '?')}`, `--{name}-epochs`) over {stage['windows']:,} "
+    fitted = (f"{fit['steps']} steps of {batch} windows at lr {fit['lr']} (commit "
+              f"`{fit.get('commit', '?')}`, `--{stage.name}-epochs`) over {fit['windows']:,} "
               f"windows")  # fmt: skip
     made = (f"{k['searched']:,} questions paired with the paragraph of their article that a "
             f"keyword search (BM25) ranks first without the answer, {k['swapped']:,} questions "
             "whose name or number was swapped for one of the same kind from elsewhere in the "
             "article that the paragraph never mentions")  # fmt: skip
-    if name == "refine":
-        return (f"Then a second stage, to learn declining, from the first stage's model: "
-                f"{fitted}: {k['answerable']:,} answerable examples drawn from the sets above "
-                f"(a third), the real unanswerable questions twice ({k['impossible']:,}), "
-                f"{made} (no answer; as SQuAD 2.0's writers made theirs).")  # fmt: skip
-    if name == "polish":
-        return (f"Then a third stage from the second: {fitted}: 60% of the answerable examples "
-                "with fresh negatives of the kinds above.")  # fmt: skip
     turned = (f"{k['negated']:,} given a \"not\" where the paragraph states no negation and "
               f"{k['opposed']:,} with a word turned to its opposite (\"first\" for \"last\") "
               "that the paragraph never uses")  # fmt: skip
-    if name == "sharpen":
-        return (f"Then a fourth stage, to sharpen declining, from the second (its weights "
-                f"recovered from the int8 reader it shipped as, `--recover`: the fp32 ones were "
-                f"lost): {fitted}: {k['answerable']:,} answerable examples (half), the real "
-                f"unanswerable questions twice ({k['impossible']:,}), {made}, "
-                f"{turned}.")  # fmt: skip
-    return (f"Then a fifth stage from the fourth, the same kinds drawn afresh: {fitted}: "
-            f"{k['answerable']:,} answerable, {k['impossible']:,} real unanswerable, {made}, "
-            f"{turned}.")  # fmt: skip
+    return stage.card.format(fitted=fitted, made=made, turned=turned,
+                             answerable=f"{k['answerable']:,}", impossible=f"{k['impossible']:,}",
+                             other=f"{k['other']:,}")  # fmt: skip
 
 
 def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
@@ -579,11 +565,11 @@ def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
              "as their set", f"{other:,}"),
         ]
     )  # fmt: skip
+    batch = record.get("batch")
     stages = "".join(
-        "\n"
-        + textwrap.fill(_stage(name, record[name], counts[name], record.get("batch")), 96)
-        + "\n"
-        for name in later
+        f"\n{textwrap.fill(_stage(stage, record[stage.name], counts[stage.name], batch), 96)}\n"
+        for stage in LATER
+        if stage.name in record
     )
     return f"""# quotebot reader (int8 ONNX)
 
@@ -693,7 +679,8 @@ def cached_features(path: Path, tokenizer, make, seed: int) -> list[dict]:  # ty
 
 class Stage(NamedTuple):
     """A stage after the first: its folder, its name (``--NAME-epochs``, ``--NAME-lr``), the
-    folder it starts from, its examples, and its defaults."""
+    folder it starts from, its examples, its defaults, and its paragraph of the model card
+    (``{fitted}``, ``{made}``, ``{turned}`` and the counts of its examples by kind)."""
 
     into: str
     name: str
@@ -702,19 +689,35 @@ class Stage(NamedTuple):
     epochs: float
     lr: float
     help: str
+    card: str
 
 
 LATER = [  # each stage's examples seeded SEED + its place here
     Stage("refined", "refine", "model", gather_refine, 1.0, 3e-5,
-          "the second stage, to learn declining"),
+          "the second stage, to learn declining",
+          "Then a second stage, to learn declining, from the first stage's model: {fitted}: "
+          "{answerable} answerable examples drawn from the sets above (a third), the real "
+          "unanswerable questions twice ({impossible}), {made} (no answer; as SQuAD 2.0's "
+          "writers made theirs)."),
     Stage("polished", "polish", "refined", gather_polish, 0.0, 3e-5,
-          "a third stage from the second: another pass at a low rate"),
+          "a third stage from the second: another pass at a low rate",
+          "Then a third stage from the second: {fitted}: 60% of the answerable examples with "
+          "fresh negatives of the kinds above."),
     Stage("sharpened", "sharpen", "refined", gather_sharpen, 1.0, 3e-5,
-          "the fourth stage, from the second: declining sharpened"),
+          "the fourth stage, from the second: declining sharpened",
+          "Then a fourth stage, to sharpen declining, from the second (its weights recovered "
+          "from the int8 reader it shipped as, `--recover`: the fp32 ones were lost): {fitted}: "
+          "{answerable} answerable examples (half), the real unanswerable questions twice "
+          "({impossible}), {made}, {turned}."),
     Stage("resharpened", "resharpen", "sharpened", gather_sharpen, 0.0, 2e-5,
-          "a fifth stage from the fourth: the same kind of examples, drawn afresh"),
+          "a fifth stage from the fourth: the same kind of examples, drawn afresh",
+          "Then a fifth stage from the fourth, the same kinds drawn afresh: {fitted}: "
+          "{answerable} answerable, {impossible} real unanswerable, {made}, {turned}."),
     Stage("reread", "reread", "sharpened", gather_reread, 0.0, 2e-5,
-          "a stage from the fourth: most answerable examples again, fresh negatives"),
+          "a stage from the fourth: most answerable examples again, fresh negatives",
+          "Then a stage from the fourth, at a lower rate: {fitted}: {answerable} answerable "
+          "examples (70%), the real unanswerable questions once ({impossible}), {made}, "
+          "{turned}, {other} questions paired with another paragraph of their article."),
 ]  # fmt: skip
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from quotebot.answering import Reading, reader
 from quotebot.retrieval import FittedModelMismatch, Ranking, check_feature_names, evidence
 
-_NEGATION = re.compile(r"\b(not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
+# A negation in a question or a text (also what the reader's fitting makes questions with).
+NEGATION = re.compile(r"\b(not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
 
 
 def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
@@ -44,8 +45,8 @@ def evidence_features(ranking: Ranking, reading: Reading) -> dict[str, float]:
         "quote_unmatched": 1.0 - evidence.coverage(ranking.query, text[start:end]),
         "passage_unmatched": 1.0 - evidence.coverage(ranking.query, text),
     }
-    negated = bool(_NEGATION.search(ranking.query.text))
-    values["negation_differs"] = float(negated != bool(_NEGATION.search(text[start:end])))
+    negated = bool(NEGATION.search(ranking.query.text))
+    values["negation_differs"] = float(negated != bool(NEGATION.search(text[start:end])))
     return values
 
 
