@@ -3,6 +3,7 @@ its int8 export reads as the shipped one does (no training data needed)."""
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from pathlib import Path
@@ -62,3 +63,12 @@ def test_the_recovered_reader_reads_as_the_shipped_one(tmp_path: Path) -> None:
     words = tokens(question, text)["input_ids"]
     span = tokens.decode(words[int(np.argmax(start)) : int(np.argmax(end)) + 1])
     assert span == "1850"
+
+
+def test_the_card_made_from_the_shipped_manifest_describes_its_stages_as_shipped() -> None:
+    manifest = json.loads((reader.MODEL_DIR / "manifest.json").read_text())
+    card = train_reader.card(manifest["fit"], manifest["examples"])
+    shipped = (reader.MODEL_DIR / "README.md").read_text()
+    paragraphs = [p for p in card.split("\n\n") if p.startswith("Then a ")]
+    assert [p.split(",")[0] for p in paragraphs] == ["Then a second stage", "Then a fourth stage"]
+    assert all(p in shipped for p in paragraphs)
