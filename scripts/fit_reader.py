@@ -1,10 +1,15 @@
 """Fit the found decision and the answer confidence over the neural reader; write
 models/reader.json.
 
-    .venv/bin/python scripts/fit_reader.py [--data ../shared/eval/squad_dev8] [--work DIR] [--write]
+    .venv/bin/python scripts/fit_reader.py [--data ../shared/eval/squad_dev8] [--work DIR]
+        [--rotation DIR DIR] [--write]
 
-The reader itself is fitted by scripts/train_reader.py, never on squad_dev8, so every figure
-here is of articles the reader never saw. The two small models over it are fitted on
+The reader itself is fitted by scripts/train_reader.py. Every figure here is of articles the
+reader that read them never saw: the shipped reader's where it fitted none of squad_dev8, else
+(``--rotation``) readers fitted the same way on part of squad_dev8 (``train_reader.py
+--fit-dev8 ... --export --into DIR``), each article read by the one that did not fit it. The
+reader alone is measured on each question's own paragraph (SQuAD v1.1's setting). The two
+small models over it are fitted on
 squad_dev8 and measured leave-one-article-out (the weights that score an article's questions
 never saw that article):
 
@@ -26,6 +31,7 @@ import hashlib
 import json
 import pickle
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fit_models import build_indexes  # noqa: E402
 
 from quotebot import retrieval, storage  # noqa: E402
-from quotebot.answering import READ_PASSAGES, Reading, read  # noqa: E402
+from quotebot.answering import READ_PASSAGES, Reading, read, reader  # noqa: E402
 from quotebot.answering.decision import evidence_features, logistic  # noqa: E402
 from quotebot.core import DEFAULT_K, plain_question  # noqa: E402
 from quotebot.evaluation import Question, exact_match, read_questions, token_f1  # noqa: E402
@@ -58,13 +64,49 @@ class Row:
     found: bool = False  # whether the held-out found decision answers it
 
 
-def collect(index: storage.Index, questions: list[Question], kind: str) -> list[Row]:
+Readers = Callable[[str], reader.Reader]  # the reader for an article's questions (its id)
+
+
+def held_out_readers(rotation: list[Path]) -> Readers:
+    """For each article the reader that never fitted it: the shipped one, or (``--rotation``)
+    the one of the rotation's readers whose fit left the article out.
+
+    Raises:
+        SystemExit: the shipped reader fitted squad_dev8 articles and no rotation is given,
+            or no reader of the rotation left an article out.
+    """
+    if not rotation:
+        if fitted_articles(reader.MODEL_DIR):
+            raise SystemExit("the shipped reader fitted squad_dev8 articles: give --rotation")
+        shipped = reader.load()
+        return lambda article: shipped
+    readers = [(fitted_articles(folder), reader.Reader(folder)) for folder in rotation]
+
+    def choose(article: str) -> reader.Reader:
+        for fitted, model in readers:
+            if article not in fitted:
+                return model
+        raise SystemExit(f"every reader of the rotation fitted {article}")
+
+    return choose
+
+
+def fitted_articles(folder: Path) -> set[str]:
+    """The squad_dev8 articles a reader's fit saw (its manifest's ``fitted_dev8``)."""
+    fit = json.loads((folder / reader.MANIFEST_FILE).read_text()).get("fit", {})
+    return {a for stage in fit.values() if isinstance(stage, dict)
+            for a in stage.get("fitted_dev8", [])}  # fmt: skip
+
+
+def collect(
+    index: storage.Index, questions: list[Question], kind: str, readers: Readers
+) -> list[Row]:
     asked = [plain_question(q.question) for q in questions]
     vectors = embedding.encode(asked)
     rows = []
     for number, (q, text, vector) in enumerate(zip(questions, asked, vectors, strict=True)):
         ranking = retrieval.rank(index, text, DEFAULT_K, vector=vector)
-        rows.append(Row(q, ranking, read(ranking), kind))
+        rows.append(Row(q, ranking, read(ranking, model=readers(q.article_id)), kind))
         if number % 200 == 0:
             print(f"  {kind}: read {number}/{len(questions)}", file=sys.stderr)
     return rows
@@ -97,6 +139,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/quotebot-fit"))
     parser.add_argument("--answered", type=float, default=0.87)
     parser.add_argument("--precision", type=float, default=0.85)
+    parser.add_argument(
+        "--rotation",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="DIR",
+        help="readers fitted on parts of squad_dev8 (train_reader.py --into)",
+    )
     parser.add_argument("--reuse", action="store_true", help="the readings of the last run")
     parser.add_argument("--write", action="store_true", help="write models/reader.json")
     args = parser.parse_args()
@@ -105,7 +155,10 @@ def main() -> None:
     if args.reuse and cache.exists():
         rows: list[Row] = pickle.loads(cache.read_bytes())
     else:
-        rows = gather(args.data, full, rotations)
+        readers = held_out_readers(args.rotation)
+        gold_em, gold_f1 = gold(args.data, readers)
+        print(f"the reader given each question's own paragraph: EM {gold_em:.3f} F1 {gold_f1:.3f}")
+        rows = gather(args.data, full, rotations, readers)
         cache.write_bytes(pickle.dumps(rows))
     answerable = [r for r in rows if r.kind == "answerable"]
     articles = sorted({r.question.article_id for r in answerable})
@@ -157,7 +210,9 @@ def main() -> None:
         print(f"wrote {MODEL}")
 
 
-def gather(data: Path, full: Path, rotations: list[tuple[Path, set[str]]]) -> list[Row]:
+def gather(
+    data: Path, full: Path, rotations: list[tuple[Path, set[str]]], readers: Readers
+) -> list[Row]:
     """Every question the fit needs, read as the answer path reads it."""
     v1 = read_questions(data / "questions.jsonl")
     known = {q.question for q in v1}
@@ -167,10 +222,28 @@ def gather(data: Path, full: Path, rotations: list[tuple[Path, set[str]]]) -> li
         if q.impossible and q.question not in known
     ]
     index = storage.open_index(full)
-    rows = collect(index, v1, "answerable") + collect(index, impossible, "impossible")
+    rows = collect(index, v1, "answerable", readers)
+    rows += collect(index, impossible, "impossible", readers)
     for folder, out in rotations:
-        rows += collect(storage.open_index(folder), [q for q in v1 if q.article_id in out], "off")
+        asked = [q for q in v1 if q.article_id in out]
+        rows += collect(storage.open_index(folder), asked, "off", readers)
     return rows
+
+
+def gold(data: Path, readers: Readers) -> tuple[float, float]:
+    """The reader alone given each v1.1 question's own paragraph: EM and F1 of its best span."""
+    paragraphs = {}
+    for line in (data / "articles.jsonl").read_text().splitlines():
+        article = json.loads(line)
+        paragraphs[article["id"]] = article["paragraphs"]
+    em, f1 = [], []
+    for q in read_questions(data / "questions.jsonl"):
+        text = paragraphs[q.article_id][q.paragraph]
+        found = readers(q.article_id).read(q.question, [(0, text, 0)])
+        span = found[0].text if found else ""
+        em.append(max(exact_match(span, a) for a in q.answers))
+        f1.append(max(token_f1(span, a) for a in q.answers))
+    return float(np.mean(em)), float(np.mean(f1))
 
 
 def fit_found(

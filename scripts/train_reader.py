@@ -5,7 +5,7 @@ ONNX inside the package.
     python scripts/train_reader.py --data ../shared --work /tmp/reader   # fit (resumes)
     python scripts/train_reader.py --data ../shared --work /tmp/reader --export
 
-Stages 1, 2 and 4 run by default (3 and 5 were tried, not shipped). The shipped reader's fourth
+Stages 1, 2 and 4 run by default (the others were tried, not shipped). The shipped reader's fourth
 stage was fitted from the second one's int8 export (its fp32 weights were lost): ``git show
 4875bab:src/quotebot/models/reader/reader-int8.onnx > s2.onnx``, then ``--recover s2.onnx``
 (about 50 minutes here), then ``--export``.
@@ -13,8 +13,10 @@ stage was fitted from the second one's int8 export (its fp32 weights were lost):
 Data (``--data``, the shared folder): SQuADShifts (new Wikipedia, Reddit, Amazon), QED's
 train and dev shards, and the SQuAD dev articles of ``eval/squad_fit8`` (v1.1 and 2.0, its real
 unanswerable questions); everything in ``train/exclude.json`` is left out. ``eval/squad_dev8``
-is never fitted on: it is the held-out check printed at the end (the reader given the paragraph
-that holds the answer, and SQuAD 2.0's unanswerable questions given their paragraph). QAMR is
+is the held-out check printed at the end (the reader given the paragraph that holds the answer,
+and SQuAD 2.0's unanswerable questions given their paragraph); only the squad stage (tried, not
+shipped) fits some of its articles, ``--fit-dev8 ID ...``, to be measured by rotation on the
+others (``--export --into DIR``, then ``scripts/fit_reader.py --rotation DIR DIR``). QAMR is
 not used (another style; not measured here).
 
 Negatives: the real unanswerable questions, questions paired with another paragraph of their
@@ -55,6 +57,7 @@ from quotebot.answering.decision import NEGATION  # noqa: E402
 from quotebot.evaluation import exact_match, token_f1  # noqa: E402
 
 SEED = 13
+DEV8 = "eval/squad_dev8"  # the held-out articles (the squad stage may fit some, --fit-dev8)
 MAX_LENGTH = 256
 STRIDE = 96
 CHATTY = ["hey, ", "hi, ", "hello! ", "@quotebot ", "quick question: ", "ok so ", "please tell me ",
@@ -118,9 +121,11 @@ def read_qed(folder: Path, skip: set[int]) -> list[list[Example]]:
     return list(by_title.values())
 
 
-def read_squad_folder(folder: Path) -> tuple[list[list[Example]], list[Example]]:
+def read_squad_folder(
+    folder: Path, skip: frozenset[str] = frozenset()
+) -> tuple[list[list[Example]], list[Example]]:
     """A SQuAD articles folder (eval/squad_*): answerable examples by article (v1.1 and 2.0,
-    one per id) and the 2.0 unanswerable ones."""
+    one per id) and the 2.0 unanswerable ones; the articles ``skip`` names left out."""
     by_article: dict[str, list[Example]] = {}
     impossible: list[Example] = []
     seen: set[str] = set()
@@ -132,6 +137,8 @@ def read_squad_folder(folder: Path) -> tuple[list[list[Example]], list[Example]]
             paragraphs[a["id"]] = a["paragraphs"]
         for line in (folder / questions).read_text().splitlines():
             q = json.loads(line)
+            if q["article_id"] in skip:
+                continue
             context = paragraphs[q["article_id"]][q["paragraph_index"]]
             if q.get("is_impossible"):
                 impossible.append(Example(q["question"], context, source="squad2-impossible"))
@@ -392,6 +399,36 @@ def gather_reread(data: Path, rng: random.Random) -> list[Example]:
     return dressed(answerable + negatives, rng)
 
 
+def gather_squad(data: Path, rng: random.Random, fitted: frozenset[str]) -> list[Example]:
+    """A stage from the fourth, on SQuAD's own questions: fit8's and those of the squad_dev8
+    articles ``fitted``, answerable and unanswerable, squad_dev8's twice (new to the reader),
+    beside an eighth of the other answerable examples and a few made negatives."""
+    articles, impossible = sources(data)
+    dev8, dev8_impossible = read_squad_folder(data / DEV8, dev8_articles(data) - fitted)
+    squad = [e for rows in articles for e in rows if e.source == "squad"]
+    replay = [e for rows in articles for e in rows if e.source != "squad" and rng.random() < 0.12]
+    negatives = (swapped(articles, rng, share=0.05) + opposed(articles, rng, share=0.05)
+                 + searched_paragraph(articles + dev8, rng, share=0.03))  # fmt: skip
+    dev8_examples = [e for rows in dev8 for e in rows] + dev8_impossible
+    return dressed(squad + impossible + dev8_examples * 2 + replay + negatives, rng)
+
+
+def dev8_articles(data: Path) -> frozenset[str]:
+    """The ids of squad_dev8's articles."""
+    return frozenset(json.loads(line)["id"] for line in
+                     (data / DEV8 / "articles.jsonl").read_text().splitlines())  # fmt: skip
+
+
+def stage_examples(
+    stage: Stage, data: Path, fitted: frozenset[str]
+) -> Callable[[random.Random], list[Example]]:
+    """The examples a stage draws with a seeded generator; the squad stage's with the
+    squad_dev8 articles ``fitted``."""
+    if stage.make is gather_squad:
+        return partial(gather_squad, data, fitted=fitted)
+    return partial(stage.make, data)
+
+
 def features(tokenizer, examples: list[Example], rng: random.Random) -> list[dict]:
     """Tokenized windows with their answer's token positions (0, 0 where the window does not
     hold it); windows of a long context that miss the answer are kept one time in three."""
@@ -479,13 +516,15 @@ def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def held_out(model, tokenizer, data: Path, limit: int | None = None) -> dict[str, float]:
+def held_out(
+    model, tokenizer, data: Path, limit: int | None = None, fitted: frozenset[str] = frozenset()
+) -> dict[str, float]:
     """dev8 (never fitted on): EM/F1 given the gold paragraph (SQuAD v1.1), and on SQuAD 2.0
     the share of unanswerable questions whose no-answer score beats the best span's."""
     model.eval()
-    folder = data / "eval/squad_dev8"
+    folder = data / DEV8
     paragraphs = {a["id"]: a["paragraphs"] for a in jsonl(folder / "articles.jsonl")}
-    questions = jsonl(folder / "questions.jsonl")
+    questions = [q for q in jsonl(folder / "questions.jsonl") if q["article_id"] not in fitted]
     questions = questions[:limit] if limit else questions
     em = f1 = 0.0
     for q in tqdm(questions, desc="held out (dev8 gold)", leave=False):
@@ -496,7 +535,7 @@ def held_out(model, tokenizer, data: Path, limit: int | None = None) -> dict[str
         f1 += max(token_f1(text, a) for a in q["answers"])
     two = {a["id"]: a["paragraphs"] for a in jsonl(folder / "squad2_articles.jsonl")}
     gaps: list[tuple[float, bool]] = []
-    qs2 = jsonl(folder / "squad2_questions.jsonl")
+    qs2 = [q for q in jsonl(folder / "squad2_questions.jsonl") if q["article_id"] not in fitted]
     for q in tqdm(qs2[: limit or None], desc="held out (dev8 2.0)", leave=False):
         _, score, null = predict(
             model, tokenizer, q["question"], two[q["article_id"]][q["paragraph_index"]]
@@ -507,7 +546,7 @@ def held_out(model, tokenizer, data: Path, limit: int | None = None) -> dict[str
         1, sum(1 for _, imp in gaps if not imp)
     )
     model.train()
-    return {"gold_em": em / len(questions), "gold_f1": f1 / len(questions),
+    return {"gold_em": em / max(1, len(questions)), "gold_f1": f1 / max(1, len(questions)),
             "v2_impossible_declined": declined, "v2_answerable_kept": kept}  # fmt: skip
 
 
@@ -565,6 +604,10 @@ def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
              "as their set", f"{other:,}"),
         ]
     )  # fmt: skip
+    fitted = sorted({a for name in later for a in record[name].get("fitted_dev8", [])})
+    held_out = "the 8 articles of `squad_dev8`, never fitted on"
+    if fitted:
+        held_out = f"the articles of `squad_dev8` but those fitted on ({', '.join(fitted)})"
     batch = record.get("batch")
     stages = "".join(
         f"\n{textwrap.fill(_stage(stage, record[stage.name], counts[stage.name], batch), 96)}\n"
@@ -597,7 +640,7 @@ on load.
 Half the examples are cut to the sentences around the answer (as the reader reads in
 quotebot), 6% get a chatty opening ("hey, ..."). QAMR was not used.
 {stages}
-## Held out: the 8 articles of `squad_dev8`, never fitted on
+## Held out: {held_out}
 
 The reader given the paragraph that holds the answer (SQuAD v1.1, 859 questions), and on SQuAD
 2.0's questions about the same paragraphs the share of unanswerable questions whose no-answer
@@ -685,7 +728,7 @@ class Stage(NamedTuple):
     into: str
     name: str
     start: str
-    make: Callable[[Path, random.Random], list[Example]]
+    make: Callable[..., list[Example]]
     epochs: float
     lr: float
     help: str
@@ -713,6 +756,12 @@ LATER = [  # each stage's examples seeded SEED + its place here
           "a fifth stage from the fourth: the same kind of examples, drawn afresh",
           "Then a fifth stage from the fourth, the same kinds drawn afresh: {fitted}: "
           "{answerable} answerable, {impossible} real unanswerable, {made}, {turned}."),
+    Stage("squadded", "squad", "sharpened", gather_squad, 0.0, 2e-5,
+          "a stage from the fourth: SQuAD's own questions, with squad_dev8's (--fit-dev8)",
+          "Then a stage from the fourth, on SQuAD's own questions: {fitted}: {answerable} "
+          "answerable examples (fit8's and squad_dev8's, and an eighth of the others), the "
+          "real unanswerable questions of fit8 and squad_dev8 ({impossible}), {made}, "
+          "{turned}."),
     Stage("reread", "reread", "sharpened", gather_reread, 0.0, 2e-5,
           "a stage from the fourth: most answerable examples again, fresh negatives",
           "Then a stage from the fourth, at a lower rate: {fitted}: {answerable} answerable "
@@ -753,6 +802,15 @@ def recover(onnx_file: Path, into: Path) -> None:
     AutoTokenizer.from_pretrained(base_model()).save_pretrained(into)
 
 
+def fitted_dev8(args: argparse.Namespace) -> frozenset[str]:
+    """The squad_dev8 articles ``--fit-dev8`` names."""
+    ids = dev8_articles(args.data)
+    named = ids if args.fit_dev8 == ["all"] else frozenset(args.fit_dev8)
+    if named - ids:
+        raise SystemExit(f"not squad_dev8 articles: {', '.join(sorted(named - ids))}")
+    return named
+
+
 def train(args: argparse.Namespace) -> None:
     """The first stage into ``WORK/model``, then the refining stage into ``WORK/refined``;
     a finished stage is not fitted again."""
@@ -779,20 +837,22 @@ def train(args: argparse.Namespace) -> None:
         record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
                   "commit": commit(), "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
-    for seed, (folder, name, start, make, *_) in enumerate(LATER, start=SEED):
+    for seed, stage in enumerate(LATER, start=SEED):
+        folder, name, start = stage.into, stage.name, stage.start
         epochs, lr = getattr(args, f"{name}_epochs"), getattr(args, f"{name}_lr")
         if epochs <= 0 or (work / folder).exists():
             continue
-        feats = cached_features(
-            work / f"{name}-features.pt", tokenizer, partial(make, args.data), seed
-        )
+        examples = stage_examples(stage, args.data, fitted_dev8(args))
+        feats = cached_features(work / f"{name}-features.pt", tokenizer, examples, seed)
         model = AutoModelForQuestionAnswering.from_pretrained(work / start)
         steps = fit(model, feats, work / f"{name}-checkpoint.pt", args, epochs, lr)
         model.save_pretrained(work / folder)
         tokenizer.save_pretrained(work / folder)
-        figures = held_out(model, tokenizer, args.data, args.eval_limit)
+        figures = held_out(model, tokenizer, args.data, args.eval_limit, fitted_dev8(args))
         record[name] = {"steps": steps, "lr": lr, "windows": len(feats), "commit": commit(),
                         "held_out_dev8": figures}  # fmt: skip
+        if stage.make is gather_squad:
+            record[name]["fitted_dev8"] = sorted(fitted_dev8(args))
         record_path.write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
@@ -819,8 +879,13 @@ def main() -> None:
         metavar="ONNX",
         help="the second stage's model recovered from its int8 export into WORK/refined",
     )
+    p.add_argument("--fit-dev8", nargs="*", default=[], metavar="ID",
+                   help="squad_dev8 articles the squad stage fits on (their ids, or 'all'); "
+                        "the held-out figures are of the others")  # fmt: skip
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--export", action="store_true", help="export the fitted model to int8 ONNX")
+    p.add_argument("--into", type=Path, metavar="DIR",
+                   help="where --export writes (default: inside the package)")  # fmt: skip
     args = p.parse_args()
     if args.export:
         export(args)
@@ -870,7 +935,7 @@ def export(args: argparse.Namespace) -> None:
                           output_names=["start_logits", "end_logits"], dynamic_axes=axes,
                           opset_version=17, dynamo=False)  # fmt: skip
     onnx.checker.check_model(str(fp32))
-    folder = reader.MODEL_DIR
+    folder = args.into or reader.MODEL_DIR
     folder.mkdir(parents=True, exist_ok=True)
     quantize_dynamic(fp32, folder / reader.ONNX_FILE, op_types_to_quantize=["MatMul", "Gather"],
                      per_channel=True, weight_type=QuantType.QInt8)  # fmt: skip
@@ -881,7 +946,10 @@ def export(args: argparse.Namespace) -> None:
     counts = {"fit": source_counts(gather(args.data, random.Random(SEED)))}
     for seed, stage in enumerate(LATER, start=SEED):
         if stage.name in record:
-            counts[stage.name] = source_counts(stage.make(args.data, random.Random(seed)))
+            fitted = frozenset(record[stage.name].get("fitted_dev8", []))
+            counts[stage.name] = source_counts(
+                stage_examples(stage, args.data, fitted)(random.Random(seed))
+            )
     reader.write_manifest(folder, {"fit": record, "examples": counts})
     (folder / "README.md").write_text(card(record, counts))
     print(

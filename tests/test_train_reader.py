@@ -72,3 +72,41 @@ def test_the_card_made_from_the_shipped_manifest_describes_its_stages_as_shipped
     paragraphs = [p for p in card.split("\n\n") if p.startswith("Then a ")]
     assert [p.split(",")[0] for p in paragraphs] == ["Then a second stage", "Then a fourth stage"]
     assert all(p in shipped for p in paragraphs)
+
+
+def test_the_squad_stage_fits_only_the_squad_dev8_articles_it_is_given(shared: Path) -> None:
+    folder = shared / train_reader.DEV8
+    articles = train_reader.dev8_articles(shared)
+    normans = {  # v1.1's paragraphs and 2.0's
+        paragraph
+        for name in ("articles.jsonl", "squad2_articles.jsonl")
+        for line in (folder / name).read_text().splitlines()
+        if (article := json.loads(line))["id"] == "Normans"
+        for paragraph in article["paragraphs"]
+    }
+    answerable, impossible = train_reader.read_squad_folder(folder, articles - {"Normans"})
+    examples = [e for rows in answerable for e in rows] + impossible
+    assert examples and impossible
+    assert all(e.context in normans for e in examples)
+    assert train_reader.read_squad_folder(folder, articles) == ([], [])
+
+
+def test_each_article_is_measured_with_a_reader_that_never_fitted_it(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    import fit_reader
+
+    rotation = tmp_path / "fitted-on-normans"
+    rotation.mkdir()
+    for name in (reader.ONNX_FILE, reader.TOKENIZER_FILE):
+        (rotation / name).symlink_to(reader.MODEL_DIR / name)
+    manifest = json.loads((reader.MODEL_DIR / reader.MANIFEST_FILE).read_text())
+    manifest["fit"]["squad"] = {"fitted_dev8": ["Normans"]}
+    (rotation / reader.MANIFEST_FILE).write_text(json.dumps(manifest))
+
+    shipped = fit_reader.held_out_readers([])  # it fitted none of squad_dev8
+    assert shipped("Normans") is shipped("Pharmacy")
+    both = fit_reader.held_out_readers([rotation, reader.MODEL_DIR])
+    assert both("Normans") is not both("Pharmacy")
+    assert both("Pharmacy") is both("Construction")
+    with pytest.raises(SystemExit, match="Normans"):
+        fit_reader.held_out_readers([rotation])("Normans")
