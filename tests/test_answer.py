@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.auxil.corpus import lighthouse
+from tests.auxil.corpus import lighthouse, write_article
 from tests.conftest import ARTICLES, SEED_ARTICLE_ID, read_jsonl
 
 from quotebot import answer, indexing
@@ -187,6 +187,26 @@ def test_questions_about_other_things_are_declined(
 ) -> None:
     result = lighthouse_engine.answer(question)
     assert not result.found and result.quote == ""
+
+
+def test_a_paragraph_that_refers_back_to_its_headline_answers(tmp_path: Path) -> None:
+    # The paragraph says "The work", the headline what the work was: the reader reads the
+    # title before the paragraph, and takes no answer from it.
+    write_article(
+        tmp_path / "articles",
+        "port",
+        "Port of Valdera reopens after six-month dredging project",
+        "The Port of Valdera reopened to container ships on Monday after a six-month dredging "
+        "project that deepened its main channel from 12 to 16 metres, harbour officials said.",
+        "The work cost 84 million euros and was paid for largely by the regional government of "
+        "Castellmar, with the European Union covering about a quarter of the bill.",
+        "Port traffic fell by 31 percent during the closure, according to the port authority.",
+    )
+    indexing.build(tmp_path / "index", [tmp_path / "articles"])
+    result = Engine(tmp_path / "index").answer("How much did the dredging cost?")
+    assert result.found and result.answer == "84 million euros", (result.answer, result.quote)
+    assert result.quote.startswith("The work cost 84 million euros")
+    assert result.quote in result.passages[0].passage.text
 
 
 @pytest.fixture(scope="module")

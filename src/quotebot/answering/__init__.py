@@ -1,5 +1,6 @@
 """From the best passages to the answer: the reader (:mod:`.reader`) reads a window of the best
-sentences of each of the best passages, the quote holds its best span (:mod:`.quote`), the
+sentences of each of the best passages (after the article's title where the title holds words of
+the question the window lacks), the quote holds its best span (:mod:`.quote`), the
 decision says whether to answer and whether to show the short answer (:mod:`.decision`)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from quotebot.answering import reader
 from quotebot.answering.quote import quote_around
+from quotebot.records import Passage
 from quotebot.retrieval import Ranking, evidence
 from quotebot.text import split_sentences
 
@@ -69,18 +71,27 @@ def read(ranking: Ranking, n: int = READ_PASSAGES, model: reader.Reader | None =
 
 def _read(ranking: Ranking, which: Iterable[int], model: reader.Reader) -> Reading:
     """The reader over a window of each of the passages ``which`` (numbers in the ranking)."""
-    windows = [
-        (i, ranking.hits[i].passage.text[start:end], start)
-        for i in which
-        for start, end in [window(ranking.query, ranking.hits[i].passage.text)]
-    ]
-    found = model.read(ranking.query.text, windows)
+    windows = []
+    for i in which:
+        passage = ranking.hits[i].passage
+        start, end = window(ranking.query, passage.text)
+        lead = headline(ranking.query, passage, passage.text[start:end])
+        windows.append((i, lead + passage.text[start:end], start - len(lead)))
+    found = [c for c in model.read(ranking.query.text, windows) if c.start >= 0]  # not the title
     quote = (0, 0)
     if found:
         best = found[0]
         text = ranking.hits[best.passage].passage.text
         quote = quote_around(text, best.start, best.end, ranking.query.terms)
     return Reading(found, reader.probabilities(found), quote)
+
+
+def headline(query: evidence.Query, passage: Passage, text: str) -> str:
+    """The article's title to read before a window of its passage where the title holds words
+    of the question that the window lacks (news refers back to its headline: "The work cost 84
+    million euros" under "Port reopens after six-month dredging project"); else nothing."""
+    lead = f"{passage.title}. "
+    return lead if evidence.coverage(query, lead + text) > evidence.coverage(query, text) else ""
 
 
 def window(query: evidence.Query, text: str, size: int = WINDOW_CHARS) -> tuple[int, int]:
