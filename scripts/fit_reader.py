@@ -114,12 +114,16 @@ def collect(
 
 def scores(rows: list[Row]) -> tuple[list[float], list[float]]:
     """The exact match and token F1 of each row's best span (0 for none)."""
-    em, f1 = [], []
-    for r in rows:
-        span, answers = r.reading.best, r.question.answers
-        em.append(max((exact_match(span.text, a) for a in answers), default=0.0) if span else 0.0)
-        f1.append(max((token_f1(span.text, a) for a in answers), default=0.0) if span else 0.0)
-    return em, f1
+    pairs = [span_scores(r.reading.best, r.question.answers) for r in rows]
+    return [em for em, _ in pairs], [f1 for _, f1 in pairs]
+
+
+def span_scores(span: reader.Candidate | None, answers: tuple[str, ...]) -> tuple[float, float]:
+    """A span's exact match and token F1 against the best of the answers (0 for no span)."""
+    if span is None:
+        return 0.0, 0.0
+    return (max((exact_match(span.text, a) for a in answers), default=0.0),
+            max((token_f1(span.text, a) for a in answers), default=0.0))  # fmt: skip
 
 
 def to_weights(names: list[str], w: np.ndarray) -> dict[str, float]:
@@ -236,14 +240,13 @@ def gold(data: Path, readers: Readers) -> tuple[float, float]:
     for line in (data / "articles.jsonl").read_text().splitlines():
         article = json.loads(line)
         paragraphs[article["id"]] = article["paragraphs"]
-    em, f1 = [], []
+    pairs = []
     for q in read_questions(data / "questions.jsonl"):
         text = paragraphs[q.article_id][q.paragraph]
         found = readers(q.article_id).read(q.question, [(0, text, 0)])
-        span = found[0].text if found else ""
-        em.append(max(exact_match(span, a) for a in q.answers))
-        f1.append(max(token_f1(span, a) for a in q.answers))
-    return float(np.mean(em)), float(np.mean(f1))
+        pairs.append(span_scores(found[0] if found else None, q.answers))
+    em, f1 = np.mean(pairs, axis=0)
+    return float(em), float(f1)
 
 
 def fit_found(

@@ -837,22 +837,24 @@ def train(args: argparse.Namespace) -> None:
         record = {"steps": steps, "batch": args.batch, "lr": args.lr, "windows": len(feats),
                   "commit": commit(), "held_out_dev8": figures}  # fmt: skip
         record_path.write_text(json.dumps(record, indent=1))
+    fit_dev8 = fitted_dev8(args)
     for seed, stage in enumerate(LATER, start=SEED):
         folder, name, start = stage.into, stage.name, stage.start
         epochs, lr = getattr(args, f"{name}_epochs"), getattr(args, f"{name}_lr")
         if epochs <= 0 or (work / folder).exists():
             continue
-        examples = stage_examples(stage, args.data, fitted_dev8(args))
+        fitted = fit_dev8 if stage.make is gather_squad else frozenset()
+        examples = stage_examples(stage, args.data, fitted)
         feats = cached_features(work / f"{name}-features.pt", tokenizer, examples, seed)
         model = AutoModelForQuestionAnswering.from_pretrained(work / start)
         steps = fit(model, feats, work / f"{name}-checkpoint.pt", args, epochs, lr)
         model.save_pretrained(work / folder)
         tokenizer.save_pretrained(work / folder)
-        figures = held_out(model, tokenizer, args.data, args.eval_limit, fitted_dev8(args))
+        figures = held_out(model, tokenizer, args.data, args.eval_limit, fitted)
         record[name] = {"steps": steps, "lr": lr, "windows": len(feats), "commit": commit(),
                         "held_out_dev8": figures}  # fmt: skip
-        if stage.make is gather_squad:
-            record[name]["fitted_dev8"] = sorted(fitted_dev8(args))
+        if fitted:
+            record[name]["fitted_dev8"] = sorted(fitted)
         record_path.write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
