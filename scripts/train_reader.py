@@ -16,13 +16,14 @@ unanswerable questions); everything in ``train/exclude.json`` is left out. ``eva
 is the held-out check printed at the end (the reader given the paragraph that holds the answer,
 and SQuAD 2.0's unanswerable questions given their paragraph); only the squad stage (tried, not
 shipped) fits some of its articles, ``--fit-dev8 ID ...``, to be measured by rotation on the
-others (``--export --into DIR``, then ``scripts/fit_reader.py --rotation DIR DIR``). QAMR is
-not used (another style; not measured here).
+others (``--export --into DIR``, then ``scripts/fit_reader.py --rotation DIR DIR``). QAMR
+(another style) is read only by the qamr stage (tried; docs/measurements.md).
 
 Negatives: the real unanswerable questions, questions paired with another paragraph of their
 own article (or the one a keyword search ranks first without the answer), and questions made
 unanswerable as SQuAD 2.0's writers made theirs (a swapped name or number, an added "not", a
-word turned to its opposite). Half the examples are cropped to the sentences around the answer
+word turned to its opposite; in the excise stage, tried, the paragraph less the sentence that
+answers). Half the examples are cropped to the sentences around the answer
 (the reader answers from the best sentences of the best passages), a few get a chatty opening
 ("hey, ...", "@bot ..."). Seeded; a checkpoint every ``--save-every`` steps, from which a
 rerun goes on.
@@ -119,6 +120,64 @@ def read_qed(folder: Path, skip: set[int]) -> list[list[Example]]:
                 Example(row["question_text"], row["paragraph_text"], a["start"], text, "qed")
             )
     return list(by_title.values())
+
+
+_PTB = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
+        "``": '"', "''": '"'}  # fmt: skip
+_GLUED_LEFT = re.compile(r"^(?:[,.;:!?%)\]}]|'s|'re|'ve|'ll|'d|'m|n't|')$", re.IGNORECASE)
+
+
+def detokenized(tokens: list[str]) -> tuple[str, list[int]]:
+    """A PTB-tokenized sentence as plain text, and where each token starts in it."""
+    text, starts, previous = "", [], ""
+    for token in tokens:
+        word = _PTB.get(token, token)
+        glue = (not text or token == "''" or previous in ("``", "-LRB-", "-LSB-", "$")
+                or bool(_GLUED_LEFT.match(word)))  # fmt: skip
+        text += "" if glue else " "
+        starts.append(len(text))
+        text += word
+        previous = token
+    return text, starts
+
+
+def _place(sentence_id: str) -> tuple[str, int]:
+    """A QAMR sentence's paragraph ("Wiki1k:wikinews:762751:2") and its place in it."""
+    paragraph, _, number = sentence_id.rpartition(":")
+    return paragraph, int(number)
+
+
+def read_qamr(folder: Path, skip: set[str]) -> list[list[Example]]:
+    """QAMR's questions (dev and test, one per sentence and wording) with the paragraph their
+    sentence stands in, grouped by document; the documents ``skip`` names left out."""
+    paragraphs: dict[str, list[str]] = {}  # paragraph id: its sentences' text
+    tokens: dict[str, tuple[int, list[int], list[str]]] = {}  # sentence id: where, starts, tokens
+    rows = (line.split("\t") for line in (folder / "wiki-sentences.tsv").read_text().splitlines())
+    for sid, sentence in sorted(rows, key=lambda row: _place(row[0])):
+        text, starts = detokenized(sentence.split(" "))
+        parts = paragraphs.setdefault(_place(sid)[0], [])
+        tokens[sid] = (sum(len(t) + 1 for t in parts), starts, sentence.split(" "))
+        parts.append(text)
+    by_document: dict[str, list[Example]] = {}
+    seen: set[tuple[str, str]] = set()
+    for name in ("dev.tsv", "test.tsv"):
+        for line in (folder / "filtered" / name).read_text().splitlines():
+            cols = line.split("\t")
+            sid, question, answer = cols[0], cols[5], sorted(int(i) for i in cols[6].split())
+            document = sid.rsplit(":", 2)[0]
+            if document in skip or (sid, question.lower()) in seen or not answer:
+                continue
+            if answer != list(range(answer[0], answer[-1] + 1)):
+                continue  # not one run of words, as SQuAD's answers are
+            seen.add((sid, question.lower()))
+            at, starts, words = tokens[sid]
+            last = _PTB.get(words[answer[-1]], words[answer[-1]])
+            start, end = at + starts[answer[0]], at + starts[answer[-1]] + len(last)
+            context = " ".join(paragraphs[_place(sid)[0]])
+            by_document.setdefault(document, []).append(
+                Example(question, context, start, context[start:end], "qamr")
+            )
+    return list(by_document.values())
 
 
 def read_squad_folder(
@@ -286,14 +345,37 @@ def opposed(articles: list[list[Example]], rng: random.Random, share: float) -> 
     return out
 
 
+def sentences(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each sentence of a text."""
+    bounds, at = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        bounds.append((at, m.start()))
+        at = m.end()
+    bounds.append((at, len(text)))
+    return bounds
+
+
+def removed(articles: list[list[Example]], rng: random.Random, share: float) -> list[Example]:
+    """Questions paired with their own paragraph less the sentences that hold the answer (kept
+    where the rest never states the answer): the paragraph still speaks of what is asked, but
+    does not say it, as a news article that mentions a thing without the fact asked for."""
+    out = []
+    for rows in articles:
+        for e in rows:
+            if e.start < 0 or rng.random() >= share:
+                continue
+            end = e.start + len(e.text)
+            rest = " ".join(e.context[s:t] for s, t in sentences(e.context)
+                            if t < e.start or s > end)  # fmt: skip
+            if len(rest) > 80 and e.text.lower() not in rest.lower():
+                out.append(Example(e.question, rest, source=e.source + "-removed"))
+    return out
+
+
 def crop(e: Example, rng: random.Random) -> Example:
     """The sentence that holds the answer with 0-2 sentences either side (any 1-4 sentences
     for an example without an answer)."""
-    bounds, at = [], 0
-    for m in _SENTENCE_END.finditer(e.context):
-        bounds.append((at, m.start()))
-        at = m.end()
-    bounds.append((at, len(e.context)))
+    bounds = sentences(e.context)
     if len(bounds) < 3:
         return e
     if e.start < 0:
@@ -397,6 +479,26 @@ def gather_reread(data: Path, rng: random.Random) -> list[Example]:
                  + negated(articles, rng, share=0.12) + opposed(articles, rng, share=0.5)
                  + other_paragraph(articles, rng, share=0.05) + impossible)  # fmt: skip
     return dressed(answerable + negatives, rng)
+
+
+def gather_excise(data: Path, rng: random.Random) -> list[Example]:
+    """A stage from the fourth: declining taught with each paragraph less the sentences that
+    hold the answer, beside the fourth stage's kinds of negatives and half the answerable
+    examples."""
+    articles, impossible = sources(data)
+    answerable = [e for rows in articles for e in rows if rng.random() < 0.5]
+    negatives = (removed(articles, rng, share=0.3) + searched_paragraph(articles, rng, share=0.1)
+                 + swapped(articles, rng, share=0.4) + negated(articles, rng, share=0.1)
+                 + opposed(articles, rng, share=0.4) + impossible * 2)  # fmt: skip
+    return dressed(answerable + negatives, rng)
+
+
+def gather_qamr(data: Path, rng: random.Random) -> list[Example]:
+    """A stage from the fourth: its kinds of examples drawn afresh, with a quarter of QAMR's
+    questions (another style: short questions about who did what to whom in a sentence)."""
+    skip = set(json.loads((data / "train/exclude.json").read_text()).get("qamr_documents", []))
+    qamr = [e for rows in read_qamr(data / "train/qamr", skip) for e in rows]
+    return gather_sharpen(data, rng) + dressed([e for e in qamr if rng.random() < 0.25], rng)
 
 
 def gather_squad(data: Path, rng: random.Random, fitted: frozenset[str]) -> list[Example]:
@@ -579,7 +681,7 @@ def _stage(stage: Stage, fit: dict, counts: dict[str, int], batch: object) -> st
               "that the paragraph never uses")  # fmt: skip
     return stage.card.format(fitted=fitted, made=made, turned=turned,
                              answerable=f"{k['answerable']:,}", impossible=f"{k['impossible']:,}",
-                             other=f"{k['other']:,}")  # fmt: skip
+                             other=f"{k['other']:,}", removed=f"{k['removed']:,}")  # fmt: skip
 
 
 def card(record: dict, counts: dict[str, dict[str, int]]) -> str:
@@ -767,6 +869,16 @@ LATER = [  # each stage's examples seeded SEED + its place here
           "Then a stage from the fourth, at a lower rate: {fitted}: {answerable} answerable "
           "examples (70%), the real unanswerable questions once ({impossible}), {made}, "
           "{turned}, {other} questions paired with another paragraph of their article."),
+    Stage("excised", "excise", "sharpened", gather_excise, 0.0, 3e-5,
+          "a stage from the fourth: paragraphs less the sentences that hold the answer",
+          "Then a stage from the fourth: {fitted}: {answerable} answerable examples (half), the "
+          "real unanswerable questions twice ({impossible}), {removed} questions paired with "
+          "their paragraph less the sentences that hold the answer, {made}, {turned}."),
+    Stage("qamred", "qamr", "sharpened", gather_qamr, 0.0, 3e-5,
+          "a stage from the fourth: its kinds of examples afresh, with QAMR's questions",
+          "Then a stage from the fourth, its kinds of examples drawn afresh with a quarter of "
+          "QAMR's questions: {fitted}: {answerable} answerable examples, the real unanswerable "
+          "questions twice ({impossible}), {made}, {turned}."),
 ]  # fmt: skip
 
 

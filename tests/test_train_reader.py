@@ -45,6 +45,44 @@ def test_a_word_turns_to_its_opposite_only_where_the_paragraph_never_uses_it() -
     assert made(train_reader.opposed, "When was the first bridge built?", said) == []
 
 
+def test_the_sentence_that_answers_is_removed_only_where_the_rest_never_says_it() -> None:
+    more = PARAGRAPH + " Its towers were painted red and white by the council's own workers."
+    [removed] = made(train_reader.removed, "When was the first bridge built?", more)
+    assert removed.context == (
+        "It was the largest bridge in the north of the country. "
+        "Its towers were painted red and white by the council's own workers."
+    )
+    assert removed.start == -1 and removed.source == "squad-removed"
+    repeated = more + " A plaque says 1850 under the city's arms."
+    assert made(train_reader.removed, "When was the first bridge built?", repeated) == []
+
+
+def test_qamr_answers_are_read_in_their_whole_paragraph_as_plain_text(tmp_path: Path) -> None:
+    (tmp_path / "filtered").mkdir()
+    (tmp_path / "wiki-sentences.tsv").write_text(
+        "Wiki1k:wikinews:7:2:1\tThe council -LRB- elected in 2019 -RRB- paid "
+        "`` $ 5 million '' for it .\n"
+        "Wiki1k:wikinews:7:2:0\tThe bridge was n't finished until 1850 .\n"
+    )
+    row = "Wiki1k:wikinews:7:2:1\t1\t3\t0\t1\t{}\t{}\t1:5\t2:5\n"
+    (tmp_path / "filtered" / "dev.tsv").write_text(
+        row.format("How much did the council pay?", "9 10 11") + row.format("Who paid?", "0 1")
+    )
+    (tmp_path / "filtered" / "test.tsv").write_text(
+        row.format("How much did the council pay?", "10 11")
+    )
+    [rows] = train_reader.read_qamr(tmp_path, skip=set())
+    assert [(e.question, e.text) for e in rows] == [
+        ("How much did the council pay?", "$5 million"),
+        ("Who paid?", "The council"),
+    ]
+    assert rows[0].context == (
+        "The bridge wasn't finished until 1850. "
+        'The council (elected in 2019) paid "$5 million" for it.'
+    )
+    assert train_reader.read_qamr(tmp_path, skip={"Wiki1k:wikinews:7"}) == []
+
+
 def test_the_recovered_reader_reads_as_the_shipped_one(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     import torch
