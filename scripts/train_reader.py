@@ -17,7 +17,7 @@ is the held-out check printed at the end (the reader given the paragraph that ho
 and SQuAD 2.0's unanswerable questions given their paragraph); only the squad stage (tried, not
 shipped) fits some of its articles, ``--fit-dev8 ID ...``, to be measured by rotation on the
 others (``--export --into DIR``, then ``scripts/fit_reader.py --rotation DIR DIR``). QAMR
-(another style) is read only by the qamr stage (tried; docs/measurements.md).
+(another style) is read only by the qamr stage (tried, not shipped: docs/measurements.md).
 
 Negatives: the real unanswerable questions, questions paired with another paragraph of their
 own article (or the one a keyword search ranks first without the answer), and questions made
