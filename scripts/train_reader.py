@@ -151,13 +151,15 @@ def read_qamr(folder: Path, skip: set[str]) -> list[list[Example]]:
     """QAMR's questions (dev and test, one per sentence and wording) with the paragraph their
     sentence stands in, grouped by document; the documents ``skip`` names left out."""
     paragraphs: dict[str, list[str]] = {}  # paragraph id: its sentences' text
-    tokens: dict[str, tuple[int, list[int], list[str]]] = {}  # sentence id: where, starts, tokens
+    where: dict[str, tuple[int, list[int], list[str]]] = {}  # sentence id: offset, starts, tokens
     rows = (line.split("\t") for line in (folder / "wiki-sentences.tsv").read_text().splitlines())
     for sid, sentence in sorted(rows, key=lambda row: _place(row[0])):
-        text, starts = detokenized(sentence.split(" "))
+        tokens = sentence.split(" ")
+        text, starts = detokenized(tokens)
         parts = paragraphs.setdefault(_place(sid)[0], [])
-        tokens[sid] = (sum(len(t) + 1 for t in parts), starts, sentence.split(" "))
+        where[sid] = (sum(len(t) + 1 for t in parts), starts, tokens)
         parts.append(text)
+    contexts = {paragraph: " ".join(parts) for paragraph, parts in paragraphs.items()}
     by_document: dict[str, list[Example]] = {}
     seen: set[tuple[str, str]] = set()
     for name in ("dev.tsv", "test.tsv"):
@@ -170,10 +172,10 @@ def read_qamr(folder: Path, skip: set[str]) -> list[list[Example]]:
             if answer != list(range(answer[0], answer[-1] + 1)):
                 continue  # not one run of words, as SQuAD's answers are
             seen.add((sid, question.lower()))
-            at, starts, words = tokens[sid]
+            at, starts, words = where[sid]
             last = _PTB.get(words[answer[-1]], words[answer[-1]])
             start, end = at + starts[answer[0]], at + starts[answer[-1]] + len(last)
-            context = " ".join(paragraphs[_place(sid)[0]])
+            context = contexts[_place(sid)[0]]
             by_document.setdefault(document, []).append(
                 Example(question, context, start, context[start:end], "qamr")
             )
